@@ -1,0 +1,116 @@
+"""What the sandbox takes from Infobip's published spec, shipped in `data/`.
+
+The spec is the source of the sandbox's rate limits (`x-throttling-info`), its error
+texts (the spec's own ApiError examples) and the JSON schemas that submit and PATCH
+bodies are checked against, so the sandbox cannot drift from the contract by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+
+SPEC_URI = "urn:infobip:resources"
+
+# The operations the sandbox serves; the rest of the spec (coverage, search, inbound
+# configurations) is outside the resource-request flow.
+SERVED = (
+    "resources-requirements-lookup",
+    "submit-resource-request",
+    "get-resource-requests",
+    "get-resource-request",
+    "update-resource-request",
+    "cancel-resource-request",
+    "upload-document",
+    "download-document",
+    "delete-document",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    per_second: int
+
+
+@functools.cache
+def spec() -> dict[str, Any]:
+    """The normalized Resources API spec, as shipped with the package."""
+    text = resources.files("batch.sandbox").joinpath("data/resources-openapi.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@functools.cache
+def operations() -> dict[str, Operation]:
+    """The served operations by operationId, with their published per-second limit."""
+    found = {}
+    for path, methods in spec()["paths"].items():
+        for method, op in methods.items():
+            if not isinstance(op, dict) or op.get("operationId") not in SERVED:
+                continue
+            (limit,) = [t for t in op["x-throttling-info"] if t["type"] == "time"]
+            # numberOfTimeUnits is 0 throughout the spec; Infobip's docs render it as
+            # "N requests / second", so the window is one time unit.
+            if limit["timeUnit"] != "s":
+                msg = f"{op['operationId']}: unexpected time unit {limit['timeUnit']!r}"
+                raise ValueError(msg)
+            found[op["operationId"]] = Operation(
+                op["operationId"], method.upper(), path, int(limit["numberOfRequests"])
+            )
+    return found
+
+
+@functools.cache
+def error_examples() -> dict[str, dict[str, Any]]:
+    """Every ApiError example in the spec, by errorCode (the first one seen wins)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            code = node.get("errorCode")
+            if isinstance(code, str) and "description" in node and "action" in node:
+                found.setdefault(code, node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec()["paths"])
+    walk(spec()["components"])
+    return found
+
+
+def schema_name(short: str) -> str:
+    """The spec's full (hash-prefixed) schema name for a short name like `PageInfo`."""
+    names = [n for n in spec()["components"]["schemas"] if n.split(".")[-1] == short]
+    if len(names) != 1:
+        msg = f"schema {short!r} matches {names}"
+        raise KeyError(msg)
+    return names[0]
+
+
+@functools.cache
+def validator(short: str) -> jsonschema.protocols.Validator:
+    """A JSON-schema validator for one of the spec's component schemas."""
+    resource = referencing.Resource.from_contents(
+        spec(), default_specification=referencing.jsonschema.DRAFT202012
+    )
+    registry: referencing.Registry[Any] = referencing.Registry().with_resource(SPEC_URI, resource)
+    ref = {"$ref": f"{SPEC_URI}#/components/schemas/{schema_name(short)}"}
+    return jsonschema.Draft202012Validator(ref, registry=registry)
+
+
+def enum(short: str) -> tuple[str, ...]:
+    """The values of one of the spec's string enums, e.g. `ResourceOrderStatus`."""
+    return tuple(spec()["components"]["schemas"][schema_name(short)]["enum"])

@@ -1,0 +1,85 @@
+"""The sandbox against Infobip's published contract: the spec's own examples, its limits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from batch.sandbox import contract
+from tests.conftest import PUBLISHED, SPEC, spec_examples
+from tests.helpers import drive_to
+
+LOOKUP = "/resources/1/requirements-lookup"
+REQUESTS = "/resources/1/requests"
+
+
+def test_shipped_spec_is_the_shared_one() -> None:
+    """The spec copy inside the package is byte for byte the normalized spec in ../shared."""
+    if not SPEC.exists():
+        pytest.skip(f"{SPEC} is absent")
+    shipped = contract.spec()
+    assert shipped == json.loads(SPEC.read_text())
+
+
+def test_limits_are_the_published_ones() -> None:
+    """Per-endpoint limits come from x-throttling-info: 1/s for spending calls, 10/s reads."""
+    limits = {op.operation_id: op.per_second for op in contract.operations().values()}
+    assert limits == {
+        "resources-requirements-lookup": 10,
+        "get-resource-requests": 10,
+        "submit-resource-request": 1,
+        "get-resource-request": 10,
+        "update-resource-request": 1,
+        "cancel-resource-request": 1,
+        "upload-document": 1,
+        "download-document": 1,
+        "delete-document": 20,
+    }
+
+
+@pytest.mark.parametrize("name", list(spec_examples(PUBLISHED, LOOKUP, "post")) if PUBLISHED.exists() else [])
+def test_lookup_examples_get_valid_answers(api, name) -> None:
+    """Each requirements-lookup example in the spec is answered (the client hook validates it)."""
+    body = spec_examples(PUBLISHED, LOOKUP, "post")[name]
+    response = api.client.post(LOOKUP, json=body)
+    assert response.status_code in (200, 400, 404), response.text
+    if body["countryCode"] == "HR" and body["type"] == "ALPHANUMERIC_REGISTRATION":
+        assert response.status_code == 200
+        assert [r["key"] for r in response.json()["requirements"]][0] == "companyName"
+
+
+# The examples that name documentIds never uploaded here, or placeholder values, are
+# refused, and the violations say which requirement is wrong.
+SUBMIT_OUTCOMES = {
+    "Alphanumeric Registration": (400, {"requirements.companyRegistrationDocument"}),
+    "Number Purchase - Virtual Long Number": (400, {"requirements.companyRegistrationDocument"}),
+    "Number Purchase - 10DLC": (201, set()),
+    "Number Purchase - Toll-Free Number": (201, set()),
+    "Number Purchase - Short Code": (201, set()),
+    "RCS Sender Launch": (400, {"requirements.attestationLetter", "requirements.stockExchange"}),
+}
+
+
+@pytest.mark.parametrize("name", list(SUBMIT_OUTCOMES))
+def test_submit_examples_get_valid_answers(api, name) -> None:
+    """Each submit example gets a spec-valid answer: stored, or refused with the reasons."""
+    if not PUBLISHED.exists():
+        pytest.skip(f"{PUBLISHED} is absent")
+    body = spec_examples(PUBLISHED, REQUESTS, "post")[name]
+    status, properties = SUBMIT_OUTCOMES[name]
+    response = api.client.post(REQUESTS, json=body)
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert {v["property"] for v in response.json()["violations"]} >= properties
+
+
+def test_update_example_gets_valid_answer(api) -> None:
+    """The spec's PATCH example, sent to a request awaiting an update, is answered 400 or 200 by spec."""
+    spec = json.loads(PUBLISHED.read_text())
+    content = spec["paths"]["/resources/1/requests/{id}"]["patch"]["requestBody"]["content"]
+    (example,) = content["application/json"]["examples"].values()
+    request_id = drive_to(api, "UPDATE_REQUESTED")
+    response = api.client.patch(f"{REQUESTS}/{request_id}", json=example["value"])
+    assert response.status_code == 400
+    assert {v["property"] for v in response.json()["violations"]} >= {"requirements.state"}

@@ -16,6 +16,11 @@ import pytest
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.testing import MockRequest, MockResponse
+from openapi_core.validation.response.validators import V31ResponseHeadersValidator
+from openapi_core.validation.request.validators import (
+    V31RequestParametersValidator,
+    V31RequestSecurityValidator,
+)
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from batch.sandbox.app import SandboxConfig
@@ -34,12 +39,13 @@ def openapi() -> OpenAPI:
     return OpenAPI.from_file_path(str(SPEC))
 
 
-def _check_exchange(openapi: OpenAPI, response: httpx.Response) -> None:
+def _check_exchange(openapi: OpenAPI, response: httpx.Response, *, request_too: bool = True) -> None:
     """Validate one exchange against the spec; `/_sandbox/` helpers are not in it."""
     request = response.request
     if request.url.path.startswith("/_sandbox/"):
         return
     response.read()
+    request.read()
     query: dict[str, list[str]] = {}
     for name, value in request.url.params.multi_items():
         query.setdefault(name, []).append(value)
@@ -57,14 +63,24 @@ def _check_exchange(openapi: OpenAPI, response: httpx.Response) -> None:
         header=Headers(dict(request.headers)),
         cookie=ImmutableMultiDict(),
     )
-    openapi.validate_request(mock)
+    if request_too and mock.content_type.startswith("multipart/"):
+        # openapi-core cannot yet match raw bytes to an OAS 3.1 `format: binary` string
+        # (python-openapi/openapi-core#854), so an upload's body is left to the upload
+        # tests; its parameters and security are still checked.
+        V31RequestParametersValidator(openapi.spec).validate(mock)
+        V31RequestSecurityValidator(openapi.spec).validate(mock)
+    elif request_too:
+        openapi.validate_request(mock)
     answer = MockResponse(
         response.content,
         status_code=response.status_code,
         headers=dict(response.headers),
         content_type=response.headers.get("content-type", "application/json").split(";")[0],
     )
-    openapi.validate_response(mock, answer)
+    if answer.content_type == "application/json" or not response.content:
+        openapi.validate_response(mock, answer)
+    else:  # a downloaded file: the same openapi-core limit as uploads; headers still checked
+        V31ResponseHeadersValidator(openapi.spec).validate(mock, answer)
 
 
 @dataclass
@@ -73,6 +89,8 @@ class Api:
 
     running: RunningSandbox
     client: httpx.Client
+    # For requests that break the spec on purpose: only the answers are checked.
+    bad: httpx.Client
 
     @property
     def sandbox(self) -> Any:
@@ -97,20 +115,25 @@ class Api:
 @pytest.fixture
 def make_api(openapi: OpenAPI) -> Iterator[Callable[..., Api]]:
     """Start a sandbox with the given SandboxConfig fields (fast lifecycle unless told)."""
-    opened: list[tuple[RunningSandbox, httpx.Client]] = []
+    opened: list[tuple[RunningSandbox, list[httpx.Client]]] = []
 
     def make(*, check: bool = True, timeout: float = 10, **config: Any) -> Api:
         running = RunningSandbox(SandboxConfig(**config)).__enter__()
-        hooks = {"response": [lambda r: _check_exchange(openapi, r)]} if check else {}
-        client = httpx.Client(
-            base_url=running.base_url, headers=running.headers, timeout=timeout, event_hooks=hooks
-        )
-        opened.append((running, client))
-        return Api(running, client)
+
+        def client(**hook: Any) -> httpx.Client:
+            hooks = {"response": [lambda r: _check_exchange(openapi, r, **hook)]} if check else {}
+            return httpx.Client(
+                base_url=running.base_url, headers=running.headers, timeout=timeout, event_hooks=hooks
+            )
+
+        clients = [client(), client(request_too=False)]
+        opened.append((running, clients))
+        return Api(running, *clients)
 
     yield make
-    for running, client in opened:
-        client.close()
+    for running, clients in opened:
+        for client in clients:
+            client.close()
         running.__exit__(None, None, None)
 
 
@@ -128,12 +151,17 @@ class Receiver:
     posts: list[dict[str, Any]] = field(default_factory=list)
     auth: list[str | None] = field(default_factory=list)
     status: int = 200
+    attempts: int = 0
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15) -> None:
         with self.arrived:
             if not self.arrived.wait_for(lambda: predicate(self.events()), timeout=timeout):
                 raise AssertionError(f"webhooks never satisfied the condition; got {self.events()}")
+
+    def wait_for_attempts(self, count: int, timeout: float = 15) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: self.attempts >= count, timeout=timeout)
 
     def events(self) -> list[dict[str, Any]]:
         return [result for post in self.posts for result in post["results"]]
@@ -149,11 +177,12 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             self.send_response(target.status)
             self.end_headers()
-            if target.status == 200:
-                with target.arrived:
+            with target.arrived:
+                target.attempts += 1
+                if target.status == 200:
                     target.posts.append(json.loads(body))
                     target.auth.append(self.headers.get("Authorization"))
-                    target.arrived.notify_all()
+                target.arrived.notify_all()
 
         def log_message(self, *args: Any) -> None:
             pass

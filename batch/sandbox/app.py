@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -320,13 +322,13 @@ class Sandbox:
         if _int(request.headers.get("content-length"), 0) > limit + 64 * 1024:
             return api_error("E400", [{"property": "", "violation": "Maximum upload size exceeded"}])
         try:
-            form = await request.form(max_files=1, max_fields=0)
-        except Exception:  # noqa: BLE001 - starlette raises several kinds for bad multipart
+            async with request.form(max_files=1, max_fields=0) as form:
+                part = form.get("document")
+                if part is None or isinstance(part, str):
+                    return api_error("E400", [_document("Must not be null or empty.")])
+                content = await part.read()
+        except (HTTPException, MultiPartException):  # a malformed multipart body
             return api_error("E400", [_document("Must not be null or empty.")])
-        part = form.get("document")
-        if part is None or isinstance(part, str):
-            return api_error("E400", [_document("Must not be null or empty.")])
-        content = await part.read()
         if not content:
             return api_error("E400", [_document("Must not be null or empty.")])
         if len(content) > limit:
@@ -357,7 +359,10 @@ class Sandbox:
     # -- /_sandbox/ helpers -------------------------------------------------------------
 
     async def _dump_requests(self, request: Request) -> Response:
-        results = [{**r.view(), "storedAt": r.stored_at} for r in self.store.requests.values()]
+        results = [
+            {**r.view(), "storedAt": r.stored_at, "statusHistory": r.history}
+            for r in self.store.requests.values()
+        ]
         return JSONResponse({"results": results})
 
     async def _dump_calls(self, request: Request) -> Response:

@@ -4,6 +4,7 @@ background thread on a free loopback port (`--sandbox` runs and the tests)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Callable
@@ -77,7 +78,9 @@ def serve(sandbox: Sandbox, sock: socket.socket, *, started: Callable[[], None])
             started()
         await task
 
-    asyncio.run(main())
+    # uvicorn shuts down gracefully on SIGINT, then raises it again for the caller.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 class RunningSandbox:

@@ -95,6 +95,7 @@ class StoredRequest:
     numbers: list[dict[str, str]] = field(default_factory=list)
     modified: float = field(default_factory=time.time)
     steps: list[Step] = field(default_factory=list)
+    history: list[str] = field(default_factory=lambda: ["PENDING"])
 
     @property
     def type(self) -> str:
@@ -184,7 +185,7 @@ class Store:
         request.revision += 1
         request.feedback = []
         self._move(request, "AUTOMATIC_VALIDATION")
-        steps = _lifecycle(request, self._rng(request))[1:]
+        steps = _lifecycle(request, self._rng(request))[1:]  # already in AUTOMATIC_VALIDATION
         self._plan(request, steps)
 
     def cancel(self, request: StoredRequest) -> None:
@@ -236,6 +237,7 @@ class Store:
 
     def _move(self, request: StoredRequest, status: str) -> None:
         request.status = status
+        request.history.append(status)
         request.modified = time.time()
         if status in NOTIFIED:
             self.events.append(request.status_event())
@@ -265,7 +267,7 @@ def _lifecycle(request: StoredRequest, rng: random.Random) -> list[Step]:
     """
     keys = [item["key"] for item in request.body.get("requirements") or []]
     t = rng.uniform(1, 5) * MINUTE
-    steps = [Step(0.0, "PENDING"), Step(t, "AUTOMATIC_VALIDATION")]
+    steps = [Step(t, "AUTOMATIC_VALIDATION")]
     t += rng.uniform(5, 30) * MINUTE
     first = request.revision == 0
     if first and keys and rng.random() < 0.25:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 import httpx
@@ -14,22 +13,21 @@ from batch.sandbox.app import Faults, Sandbox, SandboxConfig
 from batch.sandbox.server import RunningSandbox, base_url, listen, serve
 
 
-class LatencyRange(click.ParamType):
+def _latency(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
     """`MIN-MAX` in milliseconds, e.g. `20-200`; a single number means a fixed latency."""
-
-    name = "MIN-MAX"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
-            return value
-        low, _, high = str(value).partition("-")
-        try:
-            bounds = (int(low), int(high or low))
-        except ValueError:
-            self.fail(f"{value!r} is not MIN-MAX in milliseconds, e.g. 20-200", param, ctx)
-        if not 0 <= bounds[0] <= bounds[1]:
-            self.fail(f"{value!r}: need 0 <= MIN <= MAX", param, ctx)
-        return bounds
+    if value is None:
+        return None
+    low, _, high = value.partition("-")
+    try:
+        bounds = (int(low), int(high or low))
+    except ValueError:
+        msg = f"{value!r} is not MIN-MAX in milliseconds, e.g. 20-200"
+        raise click.BadParameter(msg) from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise click.BadParameter(f"{value!r}: need 0 <= MIN <= MAX")
+    return bounds
 
 
 RATE = click.FloatRange(0, 1)
@@ -44,7 +42,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--api-key", default="sandbox-key", show_default=True, help="The key clients must send.")
+@click.option(
+    "--api-key", default="sandbox-key", show_default=True, help="The key clients must send."
+)
 @click.option(
     "--catalogue",
     "catalogue_file",
@@ -67,9 +67,13 @@ def main() -> None:
     type=click.IntRange(0),
     help="Pending alphanumeric requests allowed per country (0 = no cap).",
 )
-@click.option("--latency", type=LatencyRange(), help="Milliseconds added to every response.")
+@click.option(
+    "--latency", metavar="MIN-MAX", callback=_latency, help="Milliseconds added to every response."
+)
 @click.option("--fail-rate", default=0.0, type=RATE, help="Share of calls answered 500 E500.")
-@click.option("--drop-rate", default=0.0, type=RATE, help="Share of calls whose connection is closed.")
+@click.option(
+    "--drop-rate", default=0.0, type=RATE, help="Share of calls whose connection is closed."
+)
 @click.option("--throttle-rate", default=0.0, type=RATE, help="Share of calls answered 429 E429.")
 @click.option(
     "--accept-timeout-rate",

@@ -16,11 +16,11 @@ import pytest
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.testing import MockRequest, MockResponse
-from openapi_core.validation.response.validators import V31ResponseHeadersValidator
 from openapi_core.validation.request.validators import (
     V31RequestParametersValidator,
     V31RequestSecurityValidator,
 )
+from openapi_core.validation.response.validators import V31ResponseHeadersValidator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from batch.sandbox.app import SandboxConfig
@@ -39,7 +39,9 @@ def openapi() -> OpenAPI:
     return OpenAPI.from_file_path(str(SPEC))
 
 
-def _check_exchange(openapi: OpenAPI, response: httpx.Response, *, request_too: bool = True) -> None:
+def _check_exchange(
+    openapi: OpenAPI, response: httpx.Response, *, request_too: bool = True
+) -> None:
     """Validate one exchange against the spec; `/_sandbox/` helpers are not in it."""
     request = response.request
     if request.url.path.startswith("/_sandbox/"):
@@ -104,10 +106,19 @@ class Api:
         return {(row["operation"], row["status"]): row["count"] for row in rows}
 
     def advance(self, seconds: float) -> None:
-        assert self.client.post("/_sandbox/clock", json={"advanceSeconds": seconds}).status_code == 200
+        assert (
+            self.client.post("/_sandbox/clock", json={"advanceSeconds": seconds}).status_code == 200
+        )
 
-    def upload(self, name: str = "scan.pdf", content: bytes = b"%PDF-1.4 test", kind: str = "application/pdf") -> str:
-        response = self.client.post("/resources/1/documents", files={"document": (name, content, kind)})
+    def upload(
+        self,
+        name: str = "scan.pdf",
+        content: bytes = b"%PDF-1.4 test",
+        kind: str = "application/pdf",
+    ) -> str:
+        response = self.client.post(
+            "/resources/1/documents", files={"document": (name, content, kind)}
+        )
         assert response.status_code == 201, response.text
         return str(response.json()["documentId"])
 
@@ -123,7 +134,10 @@ def make_api(openapi: OpenAPI) -> Iterator[Callable[..., Api]]:
         def client(**hook: Any) -> httpx.Client:
             hooks = {"response": [lambda r: _check_exchange(openapi, r, **hook)]} if check else {}
             return httpx.Client(
-                base_url=running.base_url, headers=running.headers, timeout=timeout, event_hooks=hooks
+                base_url=running.base_url,
+                headers=running.headers,
+                timeout=timeout,
+                event_hooks=hooks,
             )
 
         clients = [client(), client(request_too=False)]
@@ -154,7 +168,9 @@ class Receiver:
     attempts: int = 0
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15) -> None:
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15
+    ) -> None:
         with self.arrived:
             if not self.arrived.wait_for(lambda: predicate(self.events()), timeout=timeout):
                 raise AssertionError(f"webhooks never satisfied the condition; got {self.events()}")
@@ -199,4 +215,8 @@ def receiver() -> Iterator[Receiver]:
 def spec_examples(openapi_file: Path, path: str, method: str) -> dict[str, Any]:
     spec = json.loads(openapi_file.read_text())
     content = spec["paths"][path][method]["requestBody"]["content"]
-    return {name: ex["value"] for media in content.values() for name, ex in media.get("examples", {}).items()}
+    return {
+        name: ex["value"]
+        for media in content.values()
+        for name, ex in media.get("examples", {}).items()
+    }

@@ -13,7 +13,10 @@ HR_ALPHA_REQUIREMENTS = [
     {"key": "companyEmailAddresses", "value": ["contact@infobip.com", "info@infobip.com"]},
     {"key": "companyWebsite", "value": "https://www.infobip.com"},
     {"key": "contactPhoneNumber", "value": "+385911234567"},
-    {"key": "registrationConsent", "value": "I consent that Infobip will do registration in my name."},
+    {
+        "key": "registrationConsent",
+        "value": "I consent that Infobip will do registration in my name.",
+    },
 ]
 
 
@@ -45,7 +48,9 @@ def toll_free(quantity: int = 1) -> dict[str, Any]:
 
 def ten_dlc(state: str = "IN", npa: str | None = "317", nxx: str | None = "909") -> dict[str, Any]:
     requirements = [{"key": "state", "value": state}]
-    requirements += [{"key": k, "value": v} for k, v in (("npa", npa), ("nxx", nxx)) if v is not None]
+    requirements += [
+        {"key": k, "value": v} for k, v in (("npa", npa), ("nxx", nxx)) if v is not None
+    ]
     return {
         "type": "NUMBER_PURCHASE",
         "quantity": 1,

@@ -11,7 +11,10 @@ from batch.sandbox.app import RateWindows
 from tests.helpers import toll_free
 
 NOBODY = "00000000-0000-4000-8000-000000000000"
-HR_TEMPLATE = "103AFCC51DC08FDD351D6ACB689FA071FDF7F7EB92FD6451F62A3AA92EBFA69596150BE4C4BFFBC97182A27D716ED0D3CB67682EF7E0D615EC501064A8B9A201"
+HR_TEMPLATE = (  # the spec's example TEMPLATE attachment, served by the built-in catalogue
+    "103AFCC51DC08FDD351D6ACB689FA071FDF7F7EB92FD6451F62A3AA92EBFA695"
+    "96150BE4C4BFFBC97182A27D716ED0D3CB67682EF7E0D615EC501064A8B9A201"
+)
 LOOKUP = {"type": "ALPHANUMERIC_REGISTRATION", "countryCode": "HR"}
 
 # One harmless call per operation; unknown ids answer 404, which still counts as a call.
@@ -20,9 +23,17 @@ CALLS = {
     "get-resource-requests": ("GET", "/resources/1/requests", {}),
     "submit-resource-request": ("POST", "/resources/1/requests", {"json": toll_free()}),
     "get-resource-request": ("GET", f"/resources/1/requests/{NOBODY}", {}),
-    "update-resource-request": ("PATCH", f"/resources/1/requests/{NOBODY}", {"json": {"requirements": []}}),
+    "update-resource-request": (
+        "PATCH",
+        f"/resources/1/requests/{NOBODY}",
+        {"json": {"requirements": []}},
+    ),
     "cancel-resource-request": ("POST", f"/resources/1/requests/{NOBODY}/cancel", {}),
-    "upload-document": ("POST", "/resources/1/documents", {"files": {"document": ("a.pdf", b"%PDF-1.4", "application/pdf")}}),
+    "upload-document": (
+        "POST",
+        "/resources/1/documents",
+        {"files": {"document": ("a.pdf", b"%PDF-1.4", "application/pdf")}},
+    ),
     "download-document": ("GET", f"/resources/1/documents/{HR_TEMPLATE}", {}),
     "delete-document": ("DELETE", f"/resources/1/documents/{'A' * 128}", {}),
 }
@@ -52,8 +63,14 @@ def test_unauthorized_calls_get_e401(api, operation, authorization) -> None:
 
 def test_helpers_need_the_key_too(api) -> None:
     """The /_sandbox/ helpers answer 401 without the key."""
-    for method, path in (("GET", "/_sandbox/requests"), ("GET", "/_sandbox/calls"), ("POST", "/_sandbox/reset")):
-        assert api.bad.request(method, path, headers={"Authorization": "App nope"}).status_code == 401
+    for method, path in (
+        ("GET", "/_sandbox/requests"),
+        ("GET", "/_sandbox/calls"),
+        ("POST", "/_sandbox/reset"),
+    ):
+        assert (
+            api.bad.request(method, path, headers={"Authorization": "App nope"}).status_code == 401
+        )
 
 
 def test_basic_auth_with_the_key_as_password(api) -> None:
@@ -67,7 +84,12 @@ def test_custom_api_key(make_api) -> None:
     """--api-key sets the key; the default one is then refused."""
     api = make_api(api_key="s3cret", speed=1000)
     assert api.client.get("/resources/1/requests").status_code == 200
-    assert api.bad.get("/resources/1/requests", headers={"Authorization": "App sandbox-key"}).status_code == 401
+    assert (
+        api.bad.get(
+            "/resources/1/requests", headers={"Authorization": "App sandbox-key"}
+        ).status_code
+        == 401
+    )
 
 
 @pytest.mark.parametrize("operation", list(CALLS))

@@ -33,7 +33,9 @@ def test_every_command_has_help() -> None:
 
 def test_python_dash_m_batch() -> None:
     """`python -m batch` is the same command line."""
-    done = subprocess.run([sys.executable, "-m", "batch", "--help"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "batch", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0
     assert "sandbox" in done.stdout
 
@@ -41,7 +43,18 @@ def test_python_dash_m_batch() -> None:
 def test_sandbox_serves_until_interrupted(tmp_path: Path) -> None:
     """`resource-batch sandbox` prints its URL and key, answers over HTTP, stops on SIGINT."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "batch", "sandbox", "--port", "0", "--api-key", "k3y", "--speed", "5"],
+        [
+            sys.executable,
+            "-m",
+            "batch",
+            "sandbox",
+            "--port",
+            "0",
+            "--api-key",
+            "k3y",
+            "--speed",
+            "5",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -92,7 +105,11 @@ def test_self_check() -> None:
         pytest.param(["--latency", "fast"], "'fast' is not MIN-MAX in milliseconds", id="latency"),
         pytest.param(["--latency", "200-20"], "need 0 <= MIN <= MAX", id="latency-order"),
         pytest.param(["--speed", "0"], "0.0 is not in the range x>0", id="speed"),
-        pytest.param(["--catalogue", "/nonexistent/c.json"], "/nonexistent/c.json: cannot read the catalogue", id="no-file"),
+        pytest.param(
+            ["--catalogue", "/nonexistent/c.json"],
+            "/nonexistent/c.json: cannot read the catalogue",
+            id="no-file",
+        ),
     ],
 )
 def test_bad_options_are_explained(args, message) -> None:
@@ -109,22 +126,94 @@ REQ = {"key": "companyName", "type": "TEXT", "name": "Company", "required": True
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        pytest.param("{oops", "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2", id="json"),
+        pytest.param(
+            "{oops",
+            "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2",
+            id="json",
+        ),
         pytest.param([], "top level: [] is not of type 'object'", id="not-object"),
         pytest.param({}, "top level: 'entries' is a required property", id="no-entries"),
-        pytest.param({"entries": [ENTRY | {"type": "FAX"}]}, "entries[0] (FAX HR).type: 'FAX' is not one of", id="type"),
-        pytest.param({"entries": [{"type": "NUMBER_PURCHASE", "requirements": []}]}, "entries[0] (NUMBER_PURCHASE ?): 'countryCode' is a required property", id="country-missing"),
-        pytest.param({"entries": [ENTRY | {"countryCode": "hr"}]}, "entries[0] (ALPHANUMERIC_REGISTRATION hr).countryCode: 'hr' does not match", id="country-case"),
-        pytest.param({"entries": [{"type": "NUMBER_PURCHASE", "countryCode": "US"}]}, "entries[0] (NUMBER_PURCHASE US)", id="neither"),
-        pytest.param({"entries": [ENTRY | {"unavailable": "RR-ALPHA-UNAVAILABLE404"}]}, "entries[0] (ALPHANUMERIC_REGISTRATION HR)", id="both"),
-        pytest.param({"entries": [ENTRY, ENTRY | {"numberType": "PAGER"}]}, "entries[1] (ALPHANUMERIC_REGISTRATION HR).numberType: 'PAGER' is not one of", id="second-entry"),
-        pytest.param({"entries": [ENTRY | {"requirements": [REQ | {"type": "DATE"}]}]}, "entries[0] (ALPHANUMERIC_REGISTRATION HR).requirements[0].type: 'DATE' is not one of", id="field-type"),
-        pytest.param({"entries": [ENTRY | {"requirements": [REQ | {"validation": {"minLength": "3"}}]}]}, ".requirements[0].validation.minLength: '3' is not of type 'integer'", id="rule-type"),
-        pytest.param({"entries": [ENTRY | {"requirements": [REQ | {"validation": {"pattern": "([a-z"}}]}]}, ".requirements[0].validation.pattern: '([a-z' is not a valid pattern", id="pattern"),
-        pytest.param({"entries": [ENTRY | {"requirements": [REQ, REQ]}]}, ".requirements[1].key: 'companyName' appears twice", id="duplicate-key"),
-        pytest.param({"entries": [ENTRY | {"requirements": [REQ | {"type": "DOCUMENT", "attachment": {"documentId": "AB12", "documentType": "TEMPLATE"}}]}]}, ".requirements[0].attachment.documentId: AB12... has no file", id="attachment-unknown"),
-        pytest.param({"attachments": {"AB12": {"file": "missing.pdf", "contentType": "application/pdf"}}, "entries": []}, "attachments.AB12.file: cannot read 'missing.pdf'", id="attachment-file"),
-        pytest.param({"entries": [ENTRY | {"unavailable": "SOMETHING"}]}, "entries[0] (ALPHANUMERIC_REGISTRATION HR)", id="unavailable-code"),
+        pytest.param(
+            {"entries": [ENTRY | {"type": "FAX"}]},
+            "entries[0] (FAX HR).type: 'FAX' is not one of",
+            id="type",
+        ),
+        pytest.param(
+            {"entries": [{"type": "NUMBER_PURCHASE", "requirements": []}]},
+            "entries[0] (NUMBER_PURCHASE ?): 'countryCode' is a required property",
+            id="country-missing",
+        ),
+        pytest.param(
+            {"entries": [ENTRY | {"countryCode": "hr"}]},
+            "entries[0] (ALPHANUMERIC_REGISTRATION hr).countryCode: 'hr' does not match",
+            id="country-case",
+        ),
+        pytest.param(
+            {"entries": [{"type": "NUMBER_PURCHASE", "countryCode": "US"}]},
+            "entries[0] (NUMBER_PURCHASE US)",
+            id="neither",
+        ),
+        pytest.param(
+            {"entries": [ENTRY | {"unavailable": "RR-ALPHA-UNAVAILABLE404"}]},
+            "entries[0] (ALPHANUMERIC_REGISTRATION HR)",
+            id="both",
+        ),
+        pytest.param(
+            {"entries": [ENTRY, ENTRY | {"numberType": "PAGER"}]},
+            "entries[1] (ALPHANUMERIC_REGISTRATION HR).numberType: 'PAGER' is not one of",
+            id="second-entry",
+        ),
+        pytest.param(
+            {"entries": [ENTRY | {"requirements": [REQ | {"type": "DATE"}]}]},
+            "entries[0] (ALPHANUMERIC_REGISTRATION HR).requirements[0].type: 'DATE' is not one of",
+            id="field-type",
+        ),
+        pytest.param(
+            {"entries": [ENTRY | {"requirements": [REQ | {"validation": {"minLength": "3"}}]}]},
+            ".requirements[0].validation.minLength: '3' is not of type 'integer'",
+            id="rule-type",
+        ),
+        pytest.param(
+            {"entries": [ENTRY | {"requirements": [REQ | {"validation": {"pattern": "([a-z"}}]}]},
+            ".requirements[0].validation.pattern: '([a-z' is not a valid pattern",
+            id="pattern",
+        ),
+        pytest.param(
+            {"entries": [ENTRY | {"requirements": [REQ, REQ]}]},
+            ".requirements[1].key: 'companyName' appears twice",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            {
+                "entries": [
+                    ENTRY
+                    | {
+                        "requirements": [
+                            REQ
+                            | {
+                                "type": "DOCUMENT",
+                                "attachment": {"documentId": "AB12", "documentType": "TEMPLATE"},
+                            }
+                        ]
+                    }
+                ]
+            },
+            ".requirements[0].attachment.documentId: AB12... has no file",
+            id="attachment-unknown",
+        ),
+        pytest.param(
+            {
+                "attachments": {"AB12": {"file": "missing.pdf", "contentType": "application/pdf"}},
+                "entries": [],
+            },
+            "attachments.AB12.file: cannot read 'missing.pdf'",
+            id="attachment-file",
+        ),
+        pytest.param(
+            {"entries": [ENTRY | {"unavailable": "SOMETHING"}]},
+            "entries[0] (ALPHANUMERIC_REGISTRATION HR)",
+            id="unavailable-code",
+        ),
     ],
 )
 def test_bad_catalogue_names_entry_and_field(tmp_path: Path, document, message) -> None:
@@ -142,10 +231,16 @@ def test_good_custom_catalogue_is_served(tmp_path: Path) -> None:
     """A custom catalogue with an attachment loads; its entry answers lookups."""
     (tmp_path / "form.pdf").write_bytes(b"%PDF-1.4 form")
     document_id = "AB" * 64
-    spec = REQ | {"type": "DOCUMENT", "key": "form", "attachment": {"documentId": document_id, "documentType": "TEMPLATE"}}
+    spec = REQ | {
+        "type": "DOCUMENT",
+        "key": "form",
+        "attachment": {"documentId": document_id, "documentType": "TEMPLATE"},
+    }
     data = {
         "attachments": {document_id: {"file": "form.pdf", "contentType": "application/pdf"}},
-        "entries": [{"type": "ALPHANUMERIC_REGISTRATION", "countryCode": "MT", "requirements": [spec]}],
+        "entries": [
+            {"type": "ALPHANUMERIC_REGISTRATION", "countryCode": "MT", "requirements": [spec]}
+        ],
     }
     (tmp_path / "c.json").write_text(json.dumps(data))
     result = run("sandbox", "--catalogue", str(tmp_path / "c.json"), "--self-check")

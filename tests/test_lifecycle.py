@@ -3,6 +3,7 @@ the clock, deterministically for a given seed and content."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -51,7 +52,7 @@ def test_clock_moves_requests_along_the_published_statuses(api) -> None:
         "IN_REVIEW": {"UPDATE_REQUESTED_BY_INTERNAL_REVIEWER", "IN_PROGRESS", "REJECTED"},
         "IN_PROGRESS": {"COMPLETED"},
     }
-    for before, after in zip(seen, seen[1:]):
+    for before, after in itertools.pairwise(seen):
         assert after in allowed[before], seen
 
 
@@ -70,9 +71,14 @@ def test_same_seed_same_path_other_seed_may_differ(make_api) -> None:
     paths = []
     for seed in (7, 7):
         api = make_api(speed=1000, seed=seed)
-        ids = [api.client.post(REQUESTS, json=ten_dlc() | {"quantity": q}).json()["id"] for q in range(1, 13)]
+        ids = [
+            api.client.post(REQUESTS, json=ten_dlc() | {"quantity": q}).json()["id"]
+            for q in range(1, 13)
+        ]
         api.advance(50 * DAY)
-        paths.append([(status(api, i)["status"], status(api, i)["requirementsFeedback"]) for i in ids])
+        paths.append(
+            [(status(api, i)["status"], status(api, i)["requirementsFeedback"]) for i in ids]
+        )
     assert paths[0] == paths[1]
     assert len({p[0] for p in paths[0]}) >= 2, "a dozen requests should not all end alike"
 
@@ -88,12 +94,18 @@ def test_every_outcome_happens(api, final) -> None:
         assert shown["requirementsFeedback"]
         keys = {r["key"] for r in shown["requirements"]}
         for feedback in shown["requirementsFeedback"]:
-            assert feedback["key"] in keys and feedback["code"].startswith("RES_REQ_FEED_") and feedback["feedback"]
+            assert (
+                feedback["key"] in keys
+                and feedback["code"].startswith("RES_REQ_FEED_")
+                and feedback["feedback"]
+            )
     if final == "REJECTED":
         assert shown["note"] and shown["numbers"] == []
     if final == "COMPLETED":
         assert 1 <= len(shown["numbers"]) <= shown["quantity"]
-        assert all(n["number"].startswith("+1") and n["status"] == "SUCCESS" for n in shown["numbers"])
+        assert all(
+            n["number"].startswith("+1") and n["status"] == "SUCCESS" for n in shown["numbers"]
+        )
 
 
 def test_partial_purchase_has_a_note(api) -> None:
@@ -103,7 +115,11 @@ def test_partial_purchase_has_a_note(api) -> None:
         api.advance(50 * DAY)
         shown = status(api, request_id)
         if shown["status"] == "COMPLETED" and len(shown["numbers"]) < quantity:
-            assert shown["note"] == f"Only {len(shown['numbers'])} out of {quantity} requested numbers could be procured."
+            got = len(shown["numbers"])
+            assert (
+                shown["note"]
+                == f"Only {got} out of {quantity} requested numbers could be procured."
+            )
             return
     raise AssertionError("no partial purchase among 47 orders")
 
@@ -111,7 +127,9 @@ def test_partial_purchase_has_a_note(api) -> None:
 def test_update_allowed_only_when_asked(api) -> None:
     """PATCH is refused (RR-INVALID-STATUS400) unless the request awaits an update."""
     request_id = api.client.post(REQUESTS, json=ten_dlc()).json()["id"]
-    response = api.client.patch(f"{REQUESTS}/{request_id}", json={"requirements": ten_dlc()["requirements"]})
+    response = api.client.patch(
+        f"{REQUESTS}/{request_id}", json={"requirements": ten_dlc()["requirements"]}
+    )
     assert (response.status_code, response.json()["errorCode"]) == (400, "RR-INVALID-STATUS400")
 
 
@@ -131,11 +149,21 @@ def test_update_goes_back_to_automatic_validation(api) -> None:
 def test_update_must_carry_a_valid_full_set(api) -> None:
     """A PATCH missing a required requirement, or breaking a rule, is a 400 naming it."""
     request_id = drive_to(api, "UPDATE_REQUESTED")
-    response = api.bad.patch(f"{REQUESTS}/{request_id}", json={"requirements": [{"key": "npa", "value": "317"}]})
+    response = api.bad.patch(
+        f"{REQUESTS}/{request_id}", json={"requirements": [{"key": "npa", "value": "317"}]}
+    )
     assert response.status_code == 400
     assert {v["property"] for v in response.json()["violations"]} == {"requirements.state"}
-    assert api.bad.patch(f"{REQUESTS}/{request_id}", json={}).json()["violations"][0]["property"] == "requirements"
-    assert api.client.patch(f"{REQUESTS}/00000000-0000-4000-8000-000000000000", json={"requirements": []}).status_code == 404
+    assert (
+        api.bad.patch(f"{REQUESTS}/{request_id}", json={}).json()["violations"][0]["property"]
+        == "requirements"
+    )
+    assert (
+        api.client.patch(
+            f"{REQUESTS}/00000000-0000-4000-8000-000000000000", json={"requirements": []}
+        ).status_code
+        == 404
+    )
 
 
 def test_cancel_only_when_asked_then_canceled(api) -> None:
@@ -165,8 +193,11 @@ def test_silence_after_update_request_rejects_after_30_days(api) -> None:
 
 
 def test_alpha_views_name_their_fields(api) -> None:
-    """Alphanumeric requests are shown with the alpha response fields (additionalContactEmailAddresses)."""
-    body = alpha("Shown", api.upload()) | {"additionalContactEmails": ["ops@acme.hr"], "trafficType": "TRANSACTIONAL"}
+    """Alphanumeric requests show the alpha response fields (additionalContactEmailAddresses)."""
+    body = alpha("Shown", api.upload()) | {
+        "additionalContactEmails": ["ops@acme.hr"],
+        "trafficType": "TRANSACTIONAL",
+    }
     shown = status(api, api.client.post(REQUESTS, json=body).json()["id"])
     assert shown["senderName"] == "Shown" and shown["trafficType"] == "TRANSACTIONAL"
     assert shown["additionalContactEmailAddresses"] == ["ops@acme.hr"]

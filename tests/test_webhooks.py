@@ -59,7 +59,7 @@ def test_events_of_one_moment_come_batched(make_api, receiver) -> None:
 
 
 def test_reminders_then_rejection(make_api, receiver, openapi) -> None:
-    """A request left in UPDATE_REQUESTED gets reminders at 27, 15 and 3 days left, then REJECTED."""
+    """A request left awaiting an update is reminded at 27, 15 and 3 days left, then REJECTED."""
     api = make_api(speed=1000, webhook_url=receiver.url)
     request_id = drive_to(api, "UPDATE_REQUESTED", make=lambda i: ten_dlc() | {"quantity": i + 1})
     api.advance(31 * DAY)
@@ -67,11 +67,21 @@ def test_reminders_then_rejection(make_api, receiver, openapi) -> None:
     def mine(events):
         return [e for e in events if e["content"]["id"] == request_id]
 
-    receiver.wait_for(lambda events: any(e["content"]["status"] == "REJECTED" for e in mine(events)))
+    receiver.wait_for(
+        lambda events: any(e["content"]["status"] == "REJECTED" for e in mine(events))
+    )
     check_payloads(openapi, receiver)
-    reminders = [e["content"]["daysUntilRejection"] for e in mine(receiver.events()) if e["event"] == "RESOURCE_REQUEST_REMINDER"]
+    reminders = [
+        e["content"]["daysUntilRejection"]
+        for e in mine(receiver.events())
+        if e["event"] == "RESOURCE_REQUEST_REMINDER"
+    ]
     assert reminders == [27, 15, 3]
-    statuses = [e["content"]["status"] for e in mine(receiver.events()) if e["event"] == "RESOURCE_REQUEST_STATUS_UPDATE"]
+    statuses = [
+        e["content"]["status"]
+        for e in mine(receiver.events())
+        if e["event"] == "RESOURCE_REQUEST_STATUS_UPDATE"
+    ]
     assert statuses == ["UPDATE_REQUESTED", "REJECTED"]
 
 

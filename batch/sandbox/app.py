@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from starlette.types import Receive, Scope, Send
 from batch.sandbox import catalogue as catalogues
 from batch.sandbox import checks, contract
 from batch.sandbox.catalogue import Catalogue, Entry
-from batch.sandbox.state import ACTIONABLE, FINAL, Clock, StoredRequest, Store
+from batch.sandbox.state import ACTIONABLE, FINAL, Clock, Store, StoredRequest
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,9 @@ class Sandbox:
 
         return endpoint
 
-    async def _guarded(self, op: contract.Operation, handler: Handler, request: Request) -> Response:
+    async def _guarded(
+        self, op: contract.Operation, handler: Handler, request: Request
+    ) -> Response:
         faults = self.config.faults
         if faults.latency_ms is not None:
             await asyncio.sleep(self._faults.uniform(*faults.latency_ms) / 1000)
@@ -198,7 +201,9 @@ class Sandbox:
             return credentials == self.config.api_key
         if scheme == "Basic":
             with contextlib.suppress(ValueError):
-                _, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+                _, _, password = (
+                    base64.b64decode(credentials, validate=True).decode().partition(":")
+                )
                 return password == self.config.api_key
         return False
 
@@ -218,9 +223,9 @@ class Sandbox:
         violations = checks.body_violations(body, checks.LOOKUP_SCHEMAS)
         if violations:
             return api_error("E400", violations)
-        entry = self.catalogue.find(body)
-        if entry is None or entry.unavailable:
-            return api_error(entry.unavailable if entry else catalogues.UNAVAILABLE[body["type"]])
+        entry = self.catalogue.offer(body)
+        if isinstance(entry, str):
+            return api_error(entry)
         return JSONResponse({"requirements": entry.requirements})
 
     async def _submit(self, request: Request) -> Response:
@@ -228,9 +233,9 @@ class Sandbox:
         violations = checks.body_violations(body, checks.REQUEST_SCHEMAS)
         if violations:
             return api_error("E400", violations)
-        entry = self.catalogue.find(body)
-        if entry is None or entry.unavailable:
-            return api_error(entry.unavailable if entry else catalogues.UNAVAILABLE[body["type"]])
+        entry = self.catalogue.offer(body)
+        if isinstance(entry, str):
+            return api_error(entry)
         known = self.store.documents.keys() | self.catalogue.attachments.keys()
         violations = checks.requirement_violations(entry, body.get("requirements") or [], known)
         if violations:
@@ -248,9 +253,12 @@ class Sandbox:
         kind, sender, country = body["type"], body.get("senderName"), body["countryCode"]
         if kind == "ALPHANUMERIC_REGISTRATION":
             taken = [
-                r for r in self.store.requests.values()
-                if r.type == kind and r.body["senderName"] == sender
-                and r.body["countryCode"] == country and r.status not in ("REJECTED", "CANCELED")
+                r
+                for r in self.store.requests.values()
+                if r.type == kind
+                and r.body["senderName"] == sender
+                and r.body["countryCode"] == country
+                and r.status not in ("REJECTED", "CANCELED")
             ]
             if taken:
                 return "RR-ALPHA-SENDER-ALREADY-EXISTS400"
@@ -263,7 +271,11 @@ class Sandbox:
         senders = self.catalogue.rcs_senders
         if senders is not None and sender not in senders:
             return "RR-RCS-SENDER404"
-        launches = [r for r in self.store.requests.values() if r.type == kind and r.body["senderName"] == sender]
+        launches = [
+            r
+            for r in self.store.requests.values()
+            if r.type == kind and r.body["senderName"] == sender
+        ]
         if any(r.status == "COMPLETED" for r in launches):
             return "RR-RCS-SENDER-ALREADY-LAUNCHED400"
         if any(r.status not in FINAL for r in launches):
@@ -274,14 +286,20 @@ class Sandbox:
         query = request.query_params
         filters = {name: _multi(query.getlist(name)) for name in ("type", "countryCode", "status")}
         found = [
-            r for r in self.store.requests.values()
+            r
+            for r in self.store.requests.values()
             if all(not wanted or r.view()[name] in wanted for name, wanted in filters.items())
         ]
         found = _sorted(found, query.getlist("sort"))
         page = max(_int(query.get("page"), 0), 0)
         size = min(max(_int(query.get("size"), 20), 1), MAX_PAGE_SIZE)
         chosen = found[page * size : (page + 1) * size]
-        paging = {"page": page, "size": size, "totalPages": -(-len(found) // size), "totalResults": len(found)}
+        paging = {
+            "page": page,
+            "size": size,
+            "totalPages": -(-len(found) // size),
+            "totalResults": len(found),
+        }
         return JSONResponse({"results": [r.view() for r in chosen], "paging": paging})
 
     async def _get(self, request: Request) -> Response:
@@ -300,7 +318,9 @@ class Sandbox:
             return api_error("RR-INVALID-STATUS400")
         entry = self.catalogue.find(stored.body)
         known = self.store.documents.keys() | self.catalogue.attachments.keys()
-        violations = checks.requirement_violations(entry, body["requirements"], known) if entry else []
+        violations = (
+            checks.requirement_violations(entry, body["requirements"], known) if entry else []
+        )
         if violations:
             return api_error("E400", violations)
         self.store.update(stored, body["requirements"])
@@ -320,9 +340,11 @@ class Sandbox:
     async def _upload(self, request: Request) -> Response:
         limit = self.config.max_upload_bytes
         if _int(request.headers.get("content-length"), 0) > limit + 64 * 1024:
-            return api_error("E400", [{"property": "", "violation": "Maximum upload size exceeded"}])
+            return api_error(
+                "E400", [{"property": "", "violation": "Maximum upload size exceeded"}]
+            )
         try:
-            async with request.form(max_files=1, max_fields=0) as form:
+            async with request.form(max_files=10, max_fields=100) as form:
                 part = form.get("document")
                 if part is None or isinstance(part, str):
                     return api_error("E400", [_document("Must not be null or empty.")])
@@ -332,7 +354,9 @@ class Sandbox:
         if not content:
             return api_error("E400", [_document("Must not be null or empty.")])
         if len(content) > limit:
-            return api_error("E400", [{"property": "", "violation": "Maximum upload size exceeded"}])
+            return api_error(
+                "E400", [{"property": "", "violation": "Maximum upload size exceeded"}]
+            )
         content_type = (part.headers.get("content-type") or "").split(";")[0].strip().lower()
         if not content_type:
             return api_error("E400", [_document("Document content type is required.")])
@@ -348,7 +372,7 @@ class Sandbox:
         found = self.store.documents.get(document_id) or self.catalogue.attachments.get(document_id)
         if found is None:
             return api_error("RR-DOC404")
-        headers = {"Content-Disposition": f'attachment; filename="{found.filename}"'}
+        headers = {"Content-Disposition": _disposition(found.filename)}
         return Response(found.content, 200, headers, media_type=found.content_type)
 
     async def _delete(self, request: Request) -> Response:
@@ -366,7 +390,10 @@ class Sandbox:
         return JSONResponse({"results": results})
 
     async def _dump_calls(self, request: Request) -> Response:
-        calls = [{"operation": op, "status": status, "count": n} for (op, status), n in self.calls.items()]
+        calls = [
+            {"operation": op, "status": status, "count": n}
+            for (op, status), n in self.calls.items()
+        ]
         return JSONResponse({"calls": calls})
 
     async def _advance_clock(self, request: Request) -> Response:
@@ -431,6 +458,15 @@ class Sandbox:
             logger.warning("webhook delivery attempt %d failed: %s", attempt, reason)
             await asyncio.sleep(pause)
         logger.error("gave up delivering %d webhook event(s)", len(batch))
+
+
+def _disposition(filename: str) -> str:
+    """An attachment header for any file name: RFC 6266's `filename*` when the name is
+    not plain ASCII (HTTP headers are Latin-1), as starlette's FileResponse does."""
+    quoted = urllib.parse.quote(filename)
+    if quoted == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename*=utf-8''{quoted}"
 
 
 def _document(violation: str) -> dict[str, str]:

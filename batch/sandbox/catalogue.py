@@ -159,6 +159,14 @@ class Catalogue:
     def find(self, lookup: Mapping[str, Any]) -> Entry | None:
         return next((entry for entry in self.entries if entry.matches(lookup)), None)
 
+    def offer(self, lookup: Mapping[str, Any]) -> Entry | str:
+        """The entry that offers what a lookup or submit asks for, or the error code
+        saying it is not offered."""
+        entry = self.find(lookup)
+        if entry is None:
+            return UNAVAILABLE[lookup["type"]]
+        return entry.unavailable or entry
+
 
 def load(path: Path | None = None) -> Catalogue:
     """Load a catalogue file, or the built-in one when `path` is None.
@@ -188,7 +196,9 @@ def _read_beside(catalogue: Path, relative: str) -> bytes:
 def parse(data: Any, *, name: str, read: Any) -> Catalogue:
     """Check a loaded catalogue document and build the Catalogue; `read(file)` reads an
     attachment file named relative to the catalogue."""
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data)
+    )
     if error is not None:
         raise CatalogueError(f"{name}: {_where(data, error.absolute_path)}: {error.message}")
     attachments = _attachments(data.get("attachments", {}), name=name, read=read)
@@ -247,7 +257,7 @@ def _check_requirements(
         if attachment and attachment["documentId"] not in attachments:
             msg = (
                 f"{here}.attachment.documentId: {attachment['documentId'][:16]}... has no file;"
-                " add it under \"attachments\""
+                ' add it under "attachments"'
             )
             raise CatalogueError(msg)
     named = [raw["brandContactEmail"]] if "brandContactEmail" in raw else []

@@ -45,7 +45,9 @@ def schema_violations(short: str, body: Any) -> list[Violation]:
     for error in contract.validator(short).iter_errors(body):
         path = _path(error.absolute_path)
         if error.validator == "required":
-            missing = [p for p in error.validator_value if p not in error.instance]
+            wanted = error.validator_value if isinstance(error.validator_value, list) else []
+            present = error.instance if isinstance(error.instance, dict) else {}
+            missing = [name for name in wanted if name not in present]
             found += [_v(_join(path, name), "must not be null") for name in missing]
         else:
             found.append(_v(path, _bean_message(error)))
@@ -109,7 +111,10 @@ def requirement_violations(
 
 
 def _value_problem(
-    spec: Mapping[str, Any], value: Any, pattern: regex.Pattern[str] | None, documents: Collection[str]
+    spec: Mapping[str, Any],
+    value: Any,
+    pattern: regex.Pattern[str] | None,
+    documents: Collection[str],
 ) -> str | None:
     kind = spec["type"]
     rules = spec.get("validation", {})
@@ -141,13 +146,15 @@ def _value_problem(
     return None
 
 
-def _text_problem(spec: Mapping[str, Any], value: str, pattern: regex.Pattern[str] | None) -> str | None:
+def _text_problem(
+    spec: Mapping[str, Any], value: str, pattern: regex.Pattern[str] | None
+) -> str | None:
     rules = spec.get("validation", {})
     low, high = rules.get("minLength", 0), rules.get("maxLength")
     if len(value) < low or (high is not None and len(value) > high):
         return f"size must be between {low} and {high if high is not None else 'any'}"
     if pattern is not None and not pattern.fullmatch(value):
-        return f"must match \"{pattern.pattern}\""
+        return f'must match "{pattern.pattern}"'
     if spec.get("options") and value not in spec["options"]:
         return f"must be one of {spec['options']}"
     return None
@@ -164,7 +171,11 @@ def rcs_rule(entry: Entry, body: Mapping[str, Any]) -> str | None:
     if any(isinstance(e, str) and e.split("@")[0].lower() in SHARED_MAILBOXES for e in brand_list):
         return "RR-RCS-SENDER-INVALID-BRAND-CONTACT-EMAIL400"
     phones = entry.raw.get("distinctPhones")
-    if phones and values.get(phones[0]) is not None and values.get(phones[0]) == values.get(phones[1]):
+    if (
+        phones
+        and values.get(phones[0]) is not None
+        and values.get(phones[0]) == values.get(phones[1])
+    ):
         return "RR-RCS-SENDER-PHONE-NUMBER-CONFLICT400"
     return None
 
@@ -206,7 +217,7 @@ def _bean_message(error: jsonschema.ValidationError) -> str:
     if rule == "maximum":
         return f"must be less than or equal to {limit}"
     if rule == "enum":
-        return f"must be one of {list(limit)}"
+        return f"must be one of {limit}"
     if rule == "type":
         return f"must be of type {limit}"
     return str(error.message)

@@ -97,7 +97,7 @@ def schema_name(short: str) -> str:
     if len(names) != 1:
         msg = f"schema {short!r} matches {names}"
         raise KeyError(msg)
-    return names[0]
+    return str(names[0])
 
 
 @functools.cache

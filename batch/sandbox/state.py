@@ -8,6 +8,7 @@ times `--speed`, plus whatever `/_sandbox/clock` advanced.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import itertools
@@ -111,8 +112,10 @@ class StoredRequest:
             shown["senderName"] = body["senderName"]
         shown["requestedByEmailAddress"] = REQUESTER
         # The response names differ by type; the request field is the same for all three.
-        emails_name = "additionalContactEmails" if self.type == "RCS_SENDER_LAUNCH" else (
-            "additionalContactEmailAddresses"
+        emails_name = (
+            "additionalContactEmails"
+            if self.type == "RCS_SENDER_LAUNCH"
+            else ("additionalContactEmailAddresses")
         )
         shown[emails_name] = emails
         shown["requestedDate"] = self.requested_date
@@ -142,14 +145,20 @@ class StoredRequest:
         content["requirementsFeedback"] = list(self.feedback)
         if self.note is not None:
             content["note"] = self.note
-        event = {"event": "RESOURCE_REQUEST_STATUS_UPDATE", "receivedAt": timestamp()}
-        event["content"] = content
+        event = {
+            "event": "RESOURCE_REQUEST_STATUS_UPDATE",
+            "receivedAt": timestamp(),
+            "content": content,
+        }
         _copy(self.body, event, "platform")
         return event
 
     def reminder_event(self, days: int) -> dict[str, Any]:
-        content = {"id": self.id, "status": self.status, "type": self.type}
-        return {"event": "RESOURCE_REQUEST_REMINDER", "content": {**content, "daysUntilRejection": days}}
+        content: dict[str, Any] = {"id": self.id, "status": self.status, "type": self.type}
+        return {
+            "event": "RESOURCE_REQUEST_REMINDER",
+            "content": {**content, "daysUntilRejection": days},
+        }
 
 
 @dataclass(slots=True)
@@ -245,7 +254,7 @@ class Store:
     def _plan(self, request: StoredRequest, steps: list[Step]) -> None:
         """Replace the request's plan; step times are offsets from now."""
         now = self.clock.now()
-        request.steps = [Step(**{**_fields(s), "at": now + s.at}) for s in steps]
+        request.steps = [dataclasses.replace(step, at=now + step.at) for step in steps]
         if request.steps:
             self._queue(request)
 
@@ -281,7 +290,9 @@ def _lifecycle(request: StoredRequest, rng: random.Random) -> list[Step]:
         reviewer = "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER"
         return steps + _update_requested(t, reviewer, keys, _REVIEWER_FEEDBACK, rng)
     if verdict < 0.22:
-        return steps + [Step(t, "REJECTED", note=_REJECTION, numbers=[] if _buys(request) else None)]
+        return steps + [
+            Step(t, "REJECTED", note=_REJECTION, numbers=[] if _buys(request) else None)
+        ]
     numbers, note = _numbers(request, rng) if _buys(request) else (None, None)
     steps.append(Step(t, "IN_PROGRESS", numbers=numbers))
     t += rng.uniform(1, 24) * HOUR
@@ -292,7 +303,10 @@ def _update_requested(
     t: float, status: str, keys: list[str], texts: tuple[tuple[str, str], ...], rng: random.Random
 ) -> list[Step]:
     flagged = rng.sample(keys, k=min(len(keys), rng.choice((1, 1, 2))))
-    feedback = [dict(zip(("key", "code", "feedback"), (k, *rng.choice(texts)))) for k in flagged]
+    feedback = []
+    for key in flagged:
+        code, text = rng.choice(texts)
+        feedback.append({"key": key, "code": code, "feedback": text})
     steps = [Step(t, status, feedback=feedback)]
     steps += [Step(t + day * DAY, None, days_until_rejection=left) for day, left in REMINDERS]
     note = f"Rejected automatically: no update within {AUTO_REJECT_DAYS} days."
@@ -310,22 +324,27 @@ def _numbers(request: StoredRequest, rng: random.Random) -> tuple[list[dict[str,
     example = phonenumbers.example_number_for_type(
         request.body["countryCode"], phonenumbers.PhoneNumberType.MOBILE
     )
-    prefix = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)[:-4] if (
-        example
-    ) else "+99912345"
+    prefix = (
+        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)[:-4]
+        if (example)
+        else "+99912345"
+    )
     numbers = [
-        {"number": f"{prefix}{rng.randrange(10000):04d}", "numberKey": rng.randbytes(16).hex().upper(),
-         "status": "SUCCESS"}
+        {
+            "number": f"{prefix}{rng.randrange(10000):04d}",
+            "numberKey": rng.randbytes(16).hex().upper(),
+            "status": "SUCCESS",
+        }
         for _ in range(got)
     ]
-    note = f"Only {got} out of {ordered} requested numbers could be procured." if got < ordered else None
+    note = (
+        f"Only {got} out of {ordered} requested numbers could be procured."
+        if got < ordered
+        else None
+    )
     return numbers, note
 
 
 def _copy(source: dict[str, Any], target: dict[str, Any], name: str) -> None:
     if source.get(name) is not None:
         target[name] = source[name]
-
-
-def _fields(step: Step) -> dict[str, Any]:
-    return {name: getattr(step, name) for name in Step.__slots__}  # type: ignore[attr-defined]

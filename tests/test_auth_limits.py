@@ -82,7 +82,7 @@ def test_basic_auth_with_the_key_as_password(api) -> None:
 
 def test_custom_api_key(make_api) -> None:
     """--api-key sets the key; the default one is then refused."""
-    api = make_api(api_key="s3cret", speed=1000)
+    api = make_api(api_key="s3cret", rate_limits=False)
     assert api.client.get("/resources/1/requests").status_code == 200
     assert (
         api.bad.get(

@@ -14,6 +14,11 @@ LOOKUP = "/resources/1/requirements-lookup"
 REQUESTS = "/resources/1/requests"
 
 
+def test_contract_checks_are_on(openapi) -> None:
+    """Exchanges are checked against ../shared's spec (this skips, saying so, without it)."""
+    assert openapi.spec is not None
+
+
 def test_shipped_spec_is_the_shared_one() -> None:
     """The spec copy inside the package is byte for byte the normalized spec in ../shared."""
     if not SPEC.exists():
@@ -78,6 +83,8 @@ def test_submit_examples_get_valid_answers(api, name) -> None:
 
 def test_update_example_gets_valid_answer(api) -> None:
     """The spec's PATCH example, sent to a request awaiting an update, gets a spec-valid 400."""
+    if not PUBLISHED.exists():
+        pytest.skip(f"{PUBLISHED} is absent")
     spec = json.loads(PUBLISHED.read_text())
     content = spec["paths"]["/resources/1/requests/{id}"]["patch"]["requestBody"]["content"]
     (example,) = content["application/json"]["examples"].values()

@@ -179,13 +179,13 @@ def test_part_without_content_type_is_refused(api) -> None:
 )
 def test_upload_over_the_limit_is_refused(make_api, size) -> None:
     """A file over max_upload_bytes is 400 E400 {property: "", "Maximum upload size exceeded"}."""
-    api = make_api(max_upload_bytes=1000, speed=1000)
+    api = make_api(max_upload_bytes=1000, rate_limits=False)
     assert_e400(upload(api.client, "scan.pdf", b"x" * size, "application/pdf"), TOO_BIG)
 
 
 def test_upload_at_the_limit_is_accepted(make_api) -> None:
     """A file of exactly max_upload_bytes is still accepted."""
-    api = make_api(max_upload_bytes=1000, speed=1000)
+    api = make_api(max_upload_bytes=1000, rate_limits=False)
     response = upload(api.client, "scan.pdf", b"x" * 1000, "application/pdf")
     assert response.status_code == 201, response.text
 

@@ -46,7 +46,7 @@ OPERATIONS: dict[str, Callable[[httpx.Client], httpx.Response]] = {
 )
 def test_every_operation_gets_the_fault(make_api, faults, status, code) -> None:
     """At rate 1 every operation answers the fault's status and errorCode; nothing is stored."""
-    api = make_api(speed=1000, faults=faults)
+    api = make_api(rate_limits=False, faults=faults)
     for operation, call in OPERATIONS.items():
         response = call(api.client)
         assert response.status_code == status, operation
@@ -57,7 +57,7 @@ def test_every_operation_gets_the_fault(make_api, faults, status, code) -> None:
 
 def test_dropped_connection_raises_and_is_recorded_as_status_0(make_api) -> None:
     """At drop_rate 1 each call fails in transport, and /_sandbox/calls counts it as status 0."""
-    api = make_api(speed=1000, check=False, faults=Faults(drop_rate=1.0))
+    api = make_api(rate_limits=False, check=False, faults=Faults(drop_rate=1.0))
     for operation, call in OPERATIONS.items():
         with pytest.raises(httpx.TransportError):
             call(api.client)
@@ -68,7 +68,7 @@ def test_dropped_connection_raises_and_is_recorded_as_status_0(make_api) -> None
 
 def test_dropped_lookup_seen_from_a_second_client(make_api) -> None:
     """A dropped call shows up as status 0 to another client, which the faults leave alone."""
-    api = make_api(speed=1000, check=False, faults=Faults(drop_rate=1.0))
+    api = make_api(rate_limits=False, check=False, faults=Faults(drop_rate=1.0))
     with pytest.raises(httpx.TransportError):
         api.client.post(LOOKUP, json=HR_ALPHA)
     with httpx.Client(base_url=api.running.base_url, headers=api.running.headers) as other:
@@ -78,7 +78,9 @@ def test_dropped_lookup_seen_from_a_second_client(make_api) -> None:
 
 def test_accept_timeout_stores_the_submit_but_never_answers(make_api) -> None:
     """With accept_timeout_rate 1 a submit times out on the client, yet the request is stored."""
-    api = make_api(speed=1000, check=False, timeout=1, faults=Faults(accept_timeout_rate=1.0))
+    api = make_api(
+        rate_limits=False, check=False, timeout=1, faults=Faults(accept_timeout_rate=1.0)
+    )
     body = toll_free(quantity=3)
     with pytest.raises(httpx.ReadTimeout):
         api.client.post(REQUESTS, json=body)
@@ -93,14 +95,14 @@ def test_accept_timeout_stores_the_submit_but_never_answers(make_api) -> None:
 
 def test_accept_timeout_leaves_other_operations_alone(make_api) -> None:
     """accept_timeout_rate only ever affects submits: a lookup and a list still answer 200."""
-    api = make_api(speed=1000, timeout=5, faults=Faults(accept_timeout_rate=1.0))
+    api = make_api(rate_limits=False, timeout=5, faults=Faults(accept_timeout_rate=1.0))
     assert api.client.post(LOOKUP, json=HR_ALPHA).status_code == 200
     assert api.client.get(REQUESTS).status_code == 200
 
 
 def test_invalid_submit_is_answered_despite_accept_timeout(make_api) -> None:
     """A refused submit (400) is answered at accept_timeout_rate 1: only stored ones go silent."""
-    api = make_api(speed=1000, timeout=5, faults=Faults(accept_timeout_rate=1.0))
+    api = make_api(rate_limits=False, timeout=5, faults=Faults(accept_timeout_rate=1.0))
     response = api.bad.post(REQUESTS, json={"type": "NUMBER_PURCHASE", "countryCode": "US"})
     assert response.status_code == 400
     assert api.stored() == []
@@ -113,9 +115,9 @@ def _lookup_statuses(api, count: int) -> list[int]:
 def test_fractional_fail_rate_mixes_answers_and_is_seeded(make_api) -> None:
     """fail_rate 0.5 gives both 200s and 500s over 40 lookups, the same ones for the same seed."""
     faults = Faults(fail_rate=0.5)
-    first = _lookup_statuses(make_api(speed=1000, seed=11, faults=faults), 40)
-    second = _lookup_statuses(make_api(speed=1000, seed=11, faults=faults), 40)
-    other_seed = _lookup_statuses(make_api(speed=1000, seed=12, faults=faults), 40)
+    first = _lookup_statuses(make_api(rate_limits=False, seed=11, faults=faults), 40)
+    second = _lookup_statuses(make_api(rate_limits=False, seed=11, faults=faults), 40)
+    other_seed = _lookup_statuses(make_api(rate_limits=False, seed=12, faults=faults), 40)
     assert set(first) == {200, 500}
     assert 5 <= first.count(500) <= 35
     assert first == second
@@ -124,13 +126,13 @@ def test_fractional_fail_rate_mixes_answers_and_is_seeded(make_api) -> None:
 
 def test_fractional_throttle_rate_mixes_answers(make_api) -> None:
     """throttle_rate 0.5 gives both 200s and 429s over 40 lookups."""
-    statuses = _lookup_statuses(make_api(speed=1000, faults=Faults(throttle_rate=0.5)), 40)
+    statuses = _lookup_statuses(make_api(rate_limits=False, faults=Faults(throttle_rate=0.5)), 40)
     assert set(statuses) == {200, 429}
 
 
 def test_latency_delays_each_call(make_api) -> None:
     """latency (80, 100) ms makes a call take at least 0.08 s."""
-    api = make_api(speed=1000, faults=Faults(latency_ms=(80, 100)))
+    api = make_api(rate_limits=False, faults=Faults(latency_ms=(80, 100)))
     for _ in range(3):
         started = time.monotonic()
         assert api.client.get(REQUESTS).status_code == 200
@@ -140,7 +142,7 @@ def test_latency_delays_each_call(make_api) -> None:
 def test_faults_never_touch_sandbox_helpers(make_api) -> None:
     """With every fault at rate 1, the /_sandbox/ helpers still answer normally."""
     faults = Faults(fail_rate=1.0, drop_rate=1.0, throttle_rate=1.0, accept_timeout_rate=1.0)
-    api = make_api(speed=1000, faults=faults)
+    api = make_api(rate_limits=False, faults=faults)
     for _ in range(5):
         assert api.client.get("/_sandbox/requests").json() == {"results": []}
         assert api.client.get("/_sandbox/calls").json() == {"calls": []}
@@ -158,7 +160,7 @@ def test_faults_never_touch_sandbox_helpers(make_api) -> None:
 )
 def test_auth_is_checked_before_faults(make_api, faults) -> None:
     """A wrong key gets 401 E401 even when every authorised call would fault."""
-    api = make_api(speed=1000, faults=faults)
+    api = make_api(rate_limits=False, faults=faults)
     response = api.client.post(LOOKUP, json=HR_ALPHA, headers={"Authorization": "App wrong-key"})
     assert response.status_code == 401
     assert response.json()["errorCode"] == "E401"

@@ -70,7 +70,7 @@ def test_same_seed_same_path_other_seed_may_differ(make_api) -> None:
     """The path is decided by the seed and the content: two sandboxes with one seed agree."""
     paths = []
     for seed in (7, 7):
-        api = make_api(speed=1000, seed=seed)
+        api = make_api(rate_limits=False, seed=seed)
         ids = [
             api.client.post(REQUESTS, json=ten_dlc() | {"quantity": q}).json()["id"]
             for q in range(1, 13)

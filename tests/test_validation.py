@@ -278,7 +278,7 @@ def test_sender_already_exists(api) -> None:
 
 def test_alpha_pending_cap_per_country(make_api) -> None:
     """Past the pending cap for a country, alphanumeric submits get RR-ALPHA-SS-LIMIT400."""
-    api = make_api(speed=1000, alpha_pending_cap=2)
+    api = make_api(rate_limits=False, alpha_pending_cap=2)
     document = api.upload()
     for sender in ("Acme1", "Acme2"):
         assert api.client.post(REQUESTS, json=alpha(sender, document)).status_code == 201
@@ -291,7 +291,7 @@ def test_alpha_pending_cap_per_country(make_api) -> None:
 
 def test_alpha_pending_cap_off(make_api) -> None:
     """--alpha-pending-cap 0 turns the cap off."""
-    api = make_api(speed=1000, alpha_pending_cap=0)
+    api = make_api(rate_limits=False, alpha_pending_cap=0)
     document = api.upload()
     statuses = {
         api.client.post(REQUESTS, json=alpha(f"Acme{i}", document)).status_code for i in range(4)
@@ -381,7 +381,7 @@ def test_rcs_sender_must_exist(make_api, tmp_path: Path) -> None:
     }
     path = tmp_path / "catalogue.json"
     path.write_text(json.dumps(data))
-    api = make_api(speed=1000, catalogue=catalogue.load(path))
+    api = make_api(rate_limits=False, catalogue=catalogue.load(path))
     body = {
         "type": "RCS_SENDER_LAUNCH",
         "countryCode": "HR",

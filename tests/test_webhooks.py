@@ -35,7 +35,7 @@ def check_payloads(openapi, receiver) -> None:
 
 def test_status_changes_are_posted(make_api, receiver, openapi) -> None:
     """Each change to a notified status reaches the receiver, valid against the spec."""
-    api = make_api(speed=1000, webhook_url=receiver.url)
+    api = make_api(rate_limits=False, webhook_url=receiver.url)
     ids = [api.client.post(REQUESTS, json=toll_free(q)).json()["id"] for q in range(1, 9)]
     api.advance(50 * DAY)
     finals = {r["id"]: r["status"] for r in api.stored()}
@@ -50,7 +50,7 @@ def test_status_changes_are_posted(make_api, receiver, openapi) -> None:
 
 def test_events_of_one_moment_come_batched(make_api, receiver) -> None:
     """Changes that happen together arrive in one body with several results."""
-    api = make_api(speed=1000, webhook_url=receiver.url)
+    api = make_api(rate_limits=False, webhook_url=receiver.url)
     for q in range(1, 21):
         api.client.post(REQUESTS, json=toll_free(q))
     api.advance(50 * DAY)
@@ -60,7 +60,7 @@ def test_events_of_one_moment_come_batched(make_api, receiver) -> None:
 
 def test_reminders_then_rejection(make_api, receiver, openapi) -> None:
     """A request left awaiting an update is reminded at 27, 15 and 3 days left, then REJECTED."""
-    api = make_api(speed=1000, webhook_url=receiver.url)
+    api = make_api(rate_limits=False, webhook_url=receiver.url)
     request_id = drive_to(api, "UPDATE_REQUESTED", make=lambda i: ten_dlc() | {"quantity": i + 1})
     api.advance(31 * DAY)
 
@@ -88,7 +88,7 @@ def test_reminders_then_rejection(make_api, receiver, openapi) -> None:
 def test_webhook_credentials_in_url_become_basic_auth(make_api, receiver) -> None:
     """user:password in --webhook-url is sent as HTTP Basic, as Infobip's BASIC security does."""
     url = receiver.url.replace("http://", "http://hook:s3cret@")
-    api = make_api(speed=1000, webhook_url=url)
+    api = make_api(rate_limits=False, webhook_url=url)
     api.client.post(REQUESTS, json=toll_free())
     api.advance(50 * DAY)
     receiver.wait_for(lambda events: len(events) >= 1)
@@ -98,7 +98,7 @@ def test_webhook_credentials_in_url_become_basic_auth(make_api, receiver) -> Non
 def test_failed_deliveries_are_retried(make_api, receiver) -> None:
     """A receiver answering 503 gets the same events again once it recovers."""
     receiver.status = 503
-    api = make_api(speed=1000, webhook_url=receiver.url)
+    api = make_api(rate_limits=False, webhook_url=receiver.url)
     request_id = api.client.post(REQUESTS, json=toll_free()).json()["id"]
     api.advance(50 * DAY)
     receiver.wait_for_attempts(2)

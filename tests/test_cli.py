@@ -150,12 +150,14 @@ REQ = {"key": "companyName", "type": "TEXT", "name": "Company", "required": True
         ),
         pytest.param(
             {"entries": [{"type": "NUMBER_PURCHASE", "countryCode": "US"}]},
-            "entries[0] (NUMBER_PURCHASE US)",
+            'entries[0] (NUMBER_PURCHASE US): give "requirements" or "unavailable"'
+            " (an error code); neither given",
             id="neither",
         ),
         pytest.param(
             {"entries": [ENTRY | {"unavailable": "RR-ALPHA-UNAVAILABLE404"}]},
-            "entries[0] (ALPHANUMERIC_REGISTRATION HR)",
+            "entries[0] (ALPHANUMERIC_REGISTRATION HR): give"
+            ' "requirements" or "unavailable" (an error code); both given',
             id="both",
         ),
         pytest.param(
@@ -210,8 +212,8 @@ REQ = {"key": "companyName", "type": "TEXT", "name": "Company", "required": True
             id="attachment-file",
         ),
         pytest.param(
-            {"entries": [ENTRY | {"unavailable": "SOMETHING"}]},
-            "entries[0] (ALPHANUMERIC_REGISTRATION HR)",
+            {"entries": [{"type": "NUMBER_PURCHASE", "countryCode": "US", "unavailable": "NOPE"}]},
+            "entries[0] (NUMBER_PURCHASE US).unavailable: 'NOPE' does not match",
             id="unavailable-code",
         ),
     ],

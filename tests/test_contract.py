@@ -95,7 +95,7 @@ def test_update_example_gets_valid_answer(api) -> None:
 
 
 def test_list_parameter_examples_get_valid_answers(api) -> None:
-    """The spec's list-parameter examples (comma-joined, as the spec writes them) filter as meant."""
+    """The spec's list-parameter examples (comma-joined, as it writes them) filter as meant."""
     if not PUBLISHED.exists():
         pytest.skip(f"{PUBLISHED} is absent")
     spec = json.loads(PUBLISHED.read_text())

@@ -393,3 +393,29 @@ def test_rcs_sender_must_exist(make_api, tmp_path: Path) -> None:
         == "RR-RCS-SENDER404"
     )
     assert api.client.post(REQUESTS, json=body | {"senderName": "Known"}).status_code == 201
+
+
+def test_codes_the_spec_has_no_example_of(make_api, tmp_path: Path) -> None:
+    """A catalogue may answer RES-NUM-LOOKUP404 (named by Infobip's guide, not the spec)."""
+    data = {
+        "entries": [
+            {
+                "type": "NUMBER_PURCHASE",
+                "countryCode": "DE",
+                "numberType": "VIRTUAL_LONG_NUMBER",
+                "unavailable": "RES-NUM-LOOKUP404",
+            }
+        ]
+    }
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(data))
+    api = make_api(rate_limits=False, catalogue=catalogue.load(path))
+    lookup = {
+        "type": "NUMBER_PURCHASE",
+        "countryCode": "DE",
+        "numberType": "VIRTUAL_LONG_NUMBER",
+        "capabilities": ["SMS"],
+    }
+    response = api.client.post("/resources/1/requirements-lookup", json=lookup)
+    assert (response.status_code, error_code(response)) == (404, "RES-NUM-LOOKUP404")
+    assert response.json()["description"]

@@ -122,8 +122,17 @@ class NoResponse(Response):
 
 
 def api_error(code: str, violations: Sequence[dict[str, str]] = ()) -> JSONResponse:
-    """The spec's ApiError body for an error code, with its HTTP status from the code."""
-    example = contract.error_examples()[code]
+    """The spec's ApiError body for an error code, with its HTTP status from the code.
+
+    A catalogue may name codes the spec has no example of (Infobip's guide names
+    RES-NUM-LOOKUP404, the spec does not); those get a plain description.
+    """
+    example = contract.error_examples().get(code) or {
+        "errorCode": code,
+        "description": "Resource not available for given parameters.",
+        "action": "Please adjust your parameters and try again.",
+        "resources": [],
+    }
     body = {key: example[key] for key in ("errorCode", "description", "action", "resources")}
     body["violations"] = list(violations)
     return JSONResponse(body, status_code=int(code[-3:]))
@@ -220,26 +229,32 @@ class Sandbox:
 
     # -- requirements and requests ------------------------------------------------------
 
-    async def _lookup(self, request: Request) -> Response:
-        body = await _json(request)
-        violations = checks.body_violations(body, checks.LOOKUP_SCHEMAS)
+    def _offer(self, body: Any, schemas: dict[str, str]) -> Entry | Response:
+        """The catalogue entry offering what a lookup or submit body asks for, or the
+        answer refusing it: the body's schema violations, or the not-offered code."""
+        violations = checks.body_violations(body, schemas)
         if violations:
             return api_error("E400", violations)
         entry = self.catalogue.offer(body)
-        if isinstance(entry, str):
-            return api_error(entry)
+        return api_error(entry) if isinstance(entry, str) else entry
+
+    def _document_ids(self) -> set[str]:
+        """Documents a requirement may name: uploaded ones and Infobip's attachments."""
+        return self.store.documents.keys() | self.catalogue.attachments.keys()
+
+    async def _lookup(self, request: Request) -> Response:
+        entry = self._offer(await _json(request), checks.LOOKUP_SCHEMAS)
+        if isinstance(entry, Response):
+            return entry
         return JSONResponse({"requirements": entry.requirements})
 
     async def _submit(self, request: Request) -> Response:
         body = await _json(request)
-        violations = checks.body_violations(body, checks.REQUEST_SCHEMAS)
-        if violations:
-            return api_error("E400", violations)
-        entry = self.catalogue.offer(body)
-        if isinstance(entry, str):
-            return api_error(entry)
-        known = self.store.documents.keys() | self.catalogue.attachments.keys()
-        violations = checks.requirement_violations(entry, body.get("requirements") or [], known)
+        entry = self._offer(body, checks.REQUEST_SCHEMAS)
+        if isinstance(entry, Response):
+            return entry
+        filled = body.get("requirements") or []
+        violations = checks.requirement_violations(entry, filled, self._document_ids())
         if violations:
             return api_error("E400", violations)
         code = self._request_rule(body, entry)
@@ -286,11 +301,15 @@ class Sandbox:
 
     async def _list(self, request: Request) -> Response:
         query = request.query_params
-        filters = {name: _multi(query.getlist(name)) for name in ("type", "countryCode", "status")}
+        types, countries, statuses = (
+            _multi(query.getlist(n)) for n in ("type", "countryCode", "status")
+        )
         found = [
             r
             for r in self.store.requests.values()
-            if all(not wanted or r.view()[name] in wanted for name, wanted in filters.items())
+            if (not types or r.type in types)
+            and (not countries or r.body["countryCode"] in countries)
+            and (not statuses or r.status in statuses)
         ]
         found = _sorted(found, query.getlist("sort"))
         page = max(_int(query.get("page"), 0), 0)
@@ -319,9 +338,10 @@ class Sandbox:
         if stored.status not in ACTIONABLE:
             return api_error("RR-INVALID-STATUS400")
         entry = self.catalogue.find(stored.body)
-        known = self.store.documents.keys() | self.catalogue.attachments.keys()
         violations = (
-            checks.requirement_violations(entry, body["requirements"], known) if entry else []
+            checks.requirement_violations(entry, body["requirements"], self._document_ids())
+            if entry
+            else []
         )
         if violations:
             return api_error("E400", violations)

@@ -70,7 +70,6 @@ _REQUIREMENT = {
 _ENTRY = {
     "type": "object",
     "required": ["type", "countryCode"],
-    "oneOf": [{"required": ["requirements"]}, {"required": ["unavailable"]}],
     "additionalProperties": False,
     "properties": {
         "type": {"enum": list(REQUEST_TYPES)},
@@ -239,6 +238,10 @@ def _attachments(raw: Mapping[str, Any], *, name: str, read: Any) -> dict[str, A
 def _check_requirements(
     raw: Mapping[str, Any], attachments: Mapping[str, Attachment], *, where: str
 ) -> dict[str, regex.Pattern[str]]:
+    if ("requirements" in raw) == ("unavailable" in raw):
+        given = "both" if "unavailable" in raw else "neither"
+        msg = f'{where}: give "requirements" or "unavailable" (an error code); {given} given'
+        raise CatalogueError(msg)
     patterns = {}
     keys: set[str] = set()
     for index, spec in enumerate(raw.get("requirements", [])):

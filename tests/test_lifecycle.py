@@ -124,6 +124,16 @@ def test_partial_purchase_has_a_note(api) -> None:
     raise AssertionError("no partial purchase among 47 orders")
 
 
+def test_no_number_is_sold_twice(api) -> None:
+    """Across many purchases in one country, every procured number is different."""
+    for quantity in range(20, 49):
+        api.client.post(REQUESTS, json=toll_free(quantity))
+    api.advance(50 * DAY)
+    numbers = [n["number"] for r in api.stored() for n in r["numbers"]]
+    assert len(numbers) > 500
+    assert len(numbers) == len(set(numbers))
+
+
 def test_update_allowed_only_when_asked(api) -> None:
     """PATCH is refused (RR-INVALID-STATUS400) unless the request awaits an update."""
     request_id = api.client.post(REQUESTS, json=ten_dlc()).json()["id"]

@@ -180,12 +180,13 @@ class Store:
         self.events: list[dict[str, Any]] = []
         self._due: list[tuple[float, int, str]] = []
         self._order = itertools.count()
+        self._sold: set[str] = set()  # numbers promised to purchases, so none is sold twice
 
     def add(self, body: dict[str, Any]) -> StoredRequest:
         now = time.time()
         request = StoredRequest(str(uuid.uuid4()), body, timestamp(now), timestamp(now))
         self.requests[request.id] = request
-        self._plan(request, _lifecycle(request, self._rng(request)))
+        self._plan(request, _lifecycle(request, self._rng(request), self._sold))
         return request
 
     def update(self, request: StoredRequest, requirements: list[dict[str, Any]]) -> None:
@@ -194,7 +195,8 @@ class Store:
         request.revision += 1
         request.feedback = []
         self._move(request, "AUTOMATIC_VALIDATION")
-        steps = _lifecycle(request, self._rng(request))[1:]  # already in AUTOMATIC_VALIDATION
+        # The first step, AUTOMATIC_VALIDATION, has just been taken.
+        steps = _lifecycle(request, self._rng(request), self._sold)[1:]
         self._plan(request, steps)
 
     def cancel(self, request: StoredRequest) -> None:
@@ -212,6 +214,7 @@ class Store:
         self.documents.clear()
         self.events.clear()
         self._due.clear()
+        self._sold.clear()
 
     def tick(self) -> None:
         """Apply every planned step that is due, queueing the webhook events they raise."""
@@ -267,12 +270,12 @@ class Store:
         return random.Random(digest)
 
 
-def _lifecycle(request: StoredRequest, rng: random.Random) -> list[Step]:
+def _lifecycle(request: StoredRequest, rng: random.Random, taken: set[str]) -> list[Step]:
     """The steps of a new (or updated) request, as offsets from now.
 
     Automatic validation may ask for an update; a reviewer may too, or reject, or pass
-    the request on to be provisioned. An update only ever comes back once per revision 0,
-    so a corrected request goes on to review.
+    the request on to be provisioned. Updates are asked for only of a request's first
+    revision, so a corrected request goes on to review and the fix loop ends.
     """
     keys = [item["key"] for item in request.body.get("requirements") or []]
     t = rng.uniform(1, 5) * MINUTE
@@ -286,14 +289,14 @@ def _lifecycle(request: StoredRequest, rng: random.Random) -> list[Step]:
     steps.append(Step(t, "IN_REVIEW"))
     t += rng.uniform(1, 6) * HOUR
     verdict = rng.random()
-    if first and keys and verdict < 0.12:
+    if verdict < 0.12 and first and keys:
         reviewer = "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER"
         return steps + _update_requested(t, reviewer, keys, _REVIEWER_FEEDBACK, rng)
-    if verdict < 0.22:
+    if 0.12 <= verdict < 0.22:
         return steps + [
             Step(t, "REJECTED", note=_REJECTION, numbers=[] if _buys(request) else None)
         ]
-    numbers, note = _numbers(request, rng) if _buys(request) else (None, None)
+    numbers, note = _numbers(request, rng, taken) if _buys(request) else (None, None)
     steps.append(Step(t, "IN_PROGRESS", numbers=numbers))
     t += rng.uniform(1, 24) * HOUR
     return steps + [Step(t, "COMPLETED", note=note)]
@@ -317,26 +320,27 @@ def _buys(request: StoredRequest) -> bool:
     return request.type == "NUMBER_PURCHASE"
 
 
-def _numbers(request: StoredRequest, rng: random.Random) -> tuple[list[dict[str, str]], str | None]:
-    """The numbers a purchase gets: sometimes fewer than ordered, with a note saying so."""
+def _numbers(
+    request: StoredRequest, rng: random.Random, taken: set[str]
+) -> tuple[list[dict[str, str]], str | None]:
+    """The numbers a purchase gets, none sold before: sometimes fewer than ordered, with
+    a note saying so. They look like the country's mobile numbers."""
     ordered = int(request.body.get("quantity") or 1)
     got = rng.randint(1, ordered - 1) if ordered > 1 and rng.random() < 0.2 else ordered
-    example = phonenumbers.example_number_for_type(
-        request.body["countryCode"], phonenumbers.PhoneNumberType.MOBILE
+    region = request.body["countryCode"]
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    e164 = (
+        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164) if example else ""
     )
-    prefix = (
-        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)[:-4]
-        if (example)
-        else "+99912345"
-    )
-    numbers = [
-        {
-            "number": f"{prefix}{rng.randrange(10000):04d}",
-            "numberKey": rng.randbytes(16).hex().upper(),
-            "status": "SUCCESS",
-        }
-        for _ in range(got)
-    ]
+    prefix = e164[:-4] or "+99912345"
+    numbers = []
+    for _ in range(got):
+        suffix = rng.randrange(10000)
+        while f"{prefix}{suffix:04d}" in taken:
+            suffix = (suffix + 1) % 10000
+        taken.add(f"{prefix}{suffix:04d}")
+        key = rng.randbytes(16).hex().upper()
+        numbers.append({"number": f"{prefix}{suffix:04d}", "numberKey": key, "status": "SUCCESS"})
     note = (
         f"Only {got} out of {ordered} requested numbers could be procured."
         if got < ordered

@@ -143,6 +143,15 @@ def test_requirement_rules(api, key, value, text) -> None:
     assert text in found[f"requirements.{key}"], found
 
 
+def test_repeated_requirement_key(api) -> None:
+    """A requirement given twice is a violation, not silently the last one."""
+    body = alpha(document=api.upload())
+    body["requirements"].append({"key": "companyName", "value": "Other d.o.o."})
+    assert violations(api.bad.post(REQUESTS, json=body)) == {
+        "requirements.companyName": "is given more than once"
+    }
+
+
 def test_integer_as_digit_string_accepted(api) -> None:
     """INTEGER values may come as digit strings, as the spec's own examples send them."""
     body = replace(alpha(document=api.upload()), "expectedMonthlyMessages", "50000")

@@ -84,9 +84,11 @@ def requirement_violations(
         filled: the body's `requirements` (already schema-checked: each has key and value).
         documents: the documentIds that exist (uploaded or Infobip-supplied).
     """
+    keys = [item["key"] for item in filled]
     values = {item["key"]: item["value"] for item in filled}
     specs = {spec["key"]: spec for spec in entry.requirements}
-    found = [
+    found = [_v(f"requirements.{key}", "is given more than once") for key in _repeated(keys)]
+    found += [
         _v(f"requirements.{key}", "is not a requirement of this request")
         for key in values
         if key not in specs
@@ -194,6 +196,10 @@ def us_numbering_rule(entry: Entry, body: Mapping[str, Any]) -> str | None:
     if npa and nxx and nxx_by_npa is not None and nxx not in nxx_by_npa.get(npa, []):
         return "RR-NUMBER-PURCHASE-INVALID-NPA-NXX-COMBO400"
     return None
+
+
+def _repeated(keys: list[str]) -> list[str]:
+    return [key for key in dict.fromkeys(keys) if keys.count(key) > 1]
 
 
 def _is_url(value: str) -> bool:

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from batch.sandbox import contract
+from batch import contract
 from batch.sandbox.app import RateWindows
 from tests.helpers import toll_free
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from batch.sandbox import contract
+from batch import contract
 from tests.conftest import PUBLISHED, SPEC, spec_examples
 from tests.helpers import drive_to
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from batch.sandbox import contract
+from batch import contract
 from tests.helpers import alpha, drive_to, toll_free
 
 REQUESTS = "/resources/1/requests"

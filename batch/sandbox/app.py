@@ -31,8 +31,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from batch import contract
 from batch.sandbox import catalogue as catalogues
-from batch.sandbox import checks, contract
+from batch.sandbox import checks
 from batch.sandbox.catalogue import Catalogue, Entry
 from batch.sandbox.state import ACTIONABLE, FINAL, Clock, Store, StoredRequest
 

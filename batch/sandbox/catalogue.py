@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 import regex
 
-from batch.sandbox import contract
+from batch import contract
 
 REQUEST_TYPES = ("ALPHANUMERIC_REGISTRATION", "NUMBER_PURCHASE", "RCS_SENDER_LAUNCH")
 
@@ -252,7 +252,7 @@ def _check_requirements(
         pattern = spec.get("validation", {}).get("pattern")
         if pattern is not None:
             try:
-                patterns[spec["key"]] = regex.compile(pattern)
+                patterns[spec["key"]] = contract.java_regex(pattern)
             except regex.error as exc:
                 msg = f"{here}.validation.pattern: {pattern!r} is not a valid pattern: {exc}"
                 raise CatalogueError(msg) from None

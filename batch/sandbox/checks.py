@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import regex
 
-from batch.sandbox import contract
+from batch import contract
 from batch.sandbox.catalogue import Entry
 
 Violation = dict[str, str]

@@ -1,4 +1,5 @@
-"""What the sandbox takes from Infobip's published spec, shipped in `data/`.
+"""Infobip's published Resources API spec, shipped in `batch/data/`, and what the
+sandbox and the client take from it.
 
 The spec is the source of the sandbox's rate limits (`x-throttling-info`), its error
 texts (the spec's own ApiError examples) and the JSON schemas that submit and PATCH
@@ -16,6 +17,7 @@ from typing import Any
 import jsonschema
 import referencing
 import referencing.jsonschema
+import regex
 
 SPEC_URI = "urn:infobip:resources"
 
@@ -45,7 +47,7 @@ class Operation:
 @functools.cache
 def spec() -> dict[str, Any]:
     """The normalized Resources API spec, as shipped with the package."""
-    text = resources.files("batch.sandbox").joinpath("data/resources-openapi.json").read_text()
+    text = resources.files("batch").joinpath("data/resources-openapi.json").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -114,3 +116,40 @@ def validator(short: str) -> jsonschema.protocols.Validator:
 def enum(short: str) -> tuple[str, ...]:
     """The values of one of the spec's string enums, e.g. `ResourceOrderStatus`."""
     return tuple(spec()["components"]["schemas"][schema_name(short)]["enum"])
+
+
+# Java's POSIX classes are ASCII-only unless UNICODE_CHARACTER_CLASS is set; the regex
+# module reads \p{Alpha} as Unicode, so they are spelled out.
+_JAVA_POSIX = {
+    "Lower": "a-z",
+    "Upper": "A-Z",
+    "ASCII": "\\x00-\\x7F",
+    "Alpha": "a-zA-Z",
+    "Digit": "0-9",
+    "Alnum": "a-zA-Z0-9",
+    "Punct": "!-/:-@\\[-`{-~",
+    "Graph": "!-~",
+    "Print": " -~",
+    "Blank": " \\t",
+    "Cntrl": "\\x00-\\x1F\\x7F",
+    "XDigit": "0-9a-fA-F",
+    "Space": " \\t\\n\\x0B\\f\\r",
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def java_regex(pattern: str) -> regex.Pattern[str]:
+    """A Java regex as the `regex` module understands it, matched like Java's matches().
+
+    The differences that matter for requirement patterns: POSIX classes (\\p{Alpha}) are
+    ASCII in Java; \\p{IsAlphabetic}-style names lose the `Is`; classes nest and
+    intersect (`[a-z&&[^aeiou]]`) as in regex's VERSION1; \\z is \\Z. Possessive
+    quantifiers, atomic groups and \\p{L}-style Unicode classes work as they are.
+    """
+    translated = pattern
+    for name, chars in _JAVA_POSIX.items():
+        translated = translated.replace(f"\\p{{{name}}}", f"[{chars}]")
+        translated = translated.replace(f"\\P{{{name}}}", f"[^{chars}]")
+    translated = regex.sub(r"\\([pP])\{(?:Is|java)(\w+)\}", r"\\\1{\2}", translated)
+    translated = translated.replace("\\z", "\\Z")
+    return regex.compile(translated, regex.VERSION1)

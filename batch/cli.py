@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
 
+from batch import config, console
+from batch import run as batch_run
+from batch.config import Settings
+from batch.errors import ApiError, ConfigError, InputError
 from batch.sandbox import catalogue
 from batch.sandbox.app import Faults, Sandbox, SandboxConfig
 from batch.sandbox.server import RunningSandbox, base_url, listen, serve
@@ -161,3 +170,173 @@ def _self_check(config: SandboxConfig) -> None:
     click.echo(json.dumps(response.json(), indent=2, ensure_ascii=False))
     if not response.is_success:
         raise click.ClickException("the sandbox answered with an error")
+
+
+def _run_options(command: Any) -> Any:
+    """The options `run` and `validate` share."""
+    options = [
+        click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path)),
+        click.option(
+            "--out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Results file (default: INPUT.results.xlsx/.csv beside the input).",
+        ),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Use the built-in Infobip sandbox (nothing reaches Infobip).",
+        ),
+        click.option(
+            "--documents-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder DOCUMENT paths are relative to (default: the input's folder).",
+        ),
+        click.option(
+            "--refresh-requirements",
+            is_flag=True,
+            help="Look requirements up again instead of using the day-old cache.",
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(["text", "json"]),
+            default=None,
+            help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
+        ),
+        click.option("--quiet", is_flag=True, help="Only warnings and errors."),
+        click.option(
+            "--base-url",
+            help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file).",
+        ),
+        click.option(
+            "--api-key",
+            help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="TOML config file with base_url, api_key and [limits].",
+        ),
+        click.option(
+            "--limit",
+            "limit_pairs",
+            multiple=True,
+            metavar="ENDPOINT=RATE",
+            help="Calls per second for an endpoint (lookup, submit, upload, read, ...).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.command()
+@_run_options
+@click.option("--dry-run", is_flag=True, help="Check every row, send nothing (same as `validate`).")
+def run(**options: Any) -> None:
+    """Check every row of INPUT against Infobip's requirements, upload its documents,
+    submit the requests and write a results sheet.
+
+    Exit codes: 0 every row SUBMITTED, VALID or DUPLICATE; 1 some row INVALID,
+    DEFERRED, FAILED or UNCERTAIN; 2 bad usage, configuration or input; 3 Infobip
+    unreachable or credentials refused.
+
+    \b
+    Example:
+        resource-batch run samples/requests.xlsx --sandbox
+    """
+    _batch(**options)
+
+
+@main.command()
+@_run_options
+def validate(**options: Any) -> None:
+    """Check every row of INPUT and write the results sheet; send nothing.
+
+    Same as `run --dry-run`: requirements are looked up (and cached), documents are
+    checked on disk, nothing is uploaded or submitted.
+
+    \b
+    Example:
+        resource-batch validate customer.xlsx
+    """
+    _batch(dry_run=True, **options)
+
+
+def _batch(
+    *,
+    input_path: Path,
+    out: Path | None,
+    sandbox: bool,
+    documents_dir: Path | None,
+    refresh_requirements: bool,
+    log_format: str | None,
+    quiet: bool,
+    base_url: str | None,
+    api_key: str | None,
+    config_path: Path | None,
+    limit_pairs: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    live = sys.stderr.isatty() and not quiet
+    console.configure_logging(
+        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
+    )
+    try:
+        with contextlib.ExitStack() as stack:
+            settings = _settings(
+                stack,
+                sandbox=sandbox,
+                base_url_flag=base_url,
+                api_key_flag=api_key,
+                config_path=config_path,
+                limit_pairs=limit_pairs,
+            )
+            settings = settings.replace(
+                dry_run=dry_run,
+                documents_dir=documents_dir,
+                refresh_requirements=refresh_requirements,
+            )
+            with console.Display(live=live) as display:
+                report = asyncio.run(
+                    batch_run.run(settings, input_path, output=out, progress=display)
+                )
+    except (ConfigError, InputError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except ApiError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(3)
+    console.summary(report, live=live)
+    sys.exit(3 if report.stopped else 0 if report.ok else 1)
+
+
+def _settings(
+    stack: contextlib.ExitStack,
+    *,
+    sandbox: bool,
+    base_url_flag: str | None,
+    api_key_flag: str | None,
+    config_path: Path | None,
+    limit_pairs: tuple[str, ...],
+) -> Settings:
+    """Settings from flags, environment and config file; with --sandbox, a sandbox
+    started here, announced, on a free loopback port."""
+    file = config.config_file(config_path, os.environ)
+    limits = config.parse_limits(
+        tuple(f"{k}={v}" for k, v in (file.get("limits") or {}).items()), config.PUBLISHED_LIMITS
+    )
+    limits = config.parse_limits(limit_pairs, limits)
+    timeouts = config.timeouts(file)
+    if sandbox:
+        running = stack.enter_context(RunningSandbox(SandboxConfig()))
+        click.echo(
+            f"Using the built-in Infobip sandbox at {running.base_url}: nothing reaches Infobip.",
+            err=True,
+        )
+        settings = Settings(base_url=running.base_url, api_key=running.api_key, limits=limits)
+        return settings.replace(**timeouts)
+    url, key = config.credentials(
+        base_url_flag=base_url_flag, api_key_flag=api_key_flag, environ=os.environ, file=file
+    )
+    return Settings(base_url=url, api_key=key, limits=limits).replace(**timeouts)

@@ -3,6 +3,7 @@ request and response is checked against Infobip's normalized spec with openapi-c
 
 from __future__ import annotations
 
+import csv
 import http.server
 import json
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.testing import MockRequest, MockResponse
@@ -23,6 +25,7 @@ from openapi_core.validation.request.validators import (
 from openapi_core.validation.response.validators import V31ResponseHeadersValidator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from batch.cli import main as cli_main
 from batch.sandbox.app import SandboxConfig
 from batch.sandbox.server import RunningSandbox
 
@@ -234,3 +237,77 @@ def spec_examples(openapi_file: Path, path: str, method: str) -> dict[str, Any]:
         for media in content.values()
         for name, ex in media.get("examples", {}).items()
     }
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No credentials from the machine, and caches and config in a fresh folder per test."""
+    for name in (
+        "INFOBIP_BASE_URL",
+        "INFOBIP_API_KEY",
+        "IB_BASE_URL",
+        "IB_API_KEY",
+        "RESOURCE_BATCH_CONFIG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
+FAST = ["--limit", "submit=1000", "--limit", "upload=1000", "--limit", "lookup=1000"]
+
+
+@dataclass
+class Batch:
+    """The batch job run through its CLI against a sandbox, on files in a folder."""
+
+    api: Api
+    folder: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "INFOBIP_BASE_URL": self.api.running.base_url,
+            "INFOBIP_API_KEY": self.api.running.api_key,
+        }
+
+    def csv(
+        self, rows: list[dict[str, str]], name: str = "requests.csv", delimiter: str = ","
+    ) -> Path:
+        """A CSV with the union of the rows' keys as header, in order of appearance."""
+        headers = list(dict.fromkeys(key for row in rows for key in row))
+        path = self.folder / name
+        with path.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, headers, delimiter=delimiter)
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+    def document(self, name: str, content: bytes = b"%PDF-1.4 scan") -> Path:
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+    def run(self, *args: str, env: dict[str, str] | None = None, fast: bool = True) -> Any:
+        """`resource-batch run ARGS` (or the command ARGS starts with), in-process."""
+        command = list(args) if args and args[0] in ("run", "validate") else ["run", *args]
+        if fast:
+            command += FAST
+        return CliRunner().invoke(
+            cli_main, command, env={**self.env, **(env or {})}, catch_exceptions=False
+        )
+
+    def results(self, path: Path) -> list[dict[str, str]]:
+        """The results CSV, read with the standard library."""
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            return list(csv.DictReader(file))
+
+
+@pytest.fixture
+def batch(make_api: Callable[..., Api], tmp_path: Path) -> Batch:
+    return Batch(make_api(rate_limits=False), tmp_path)

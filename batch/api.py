@@ -1,0 +1,261 @@
+"""The Infobip Resources API client: one httpx.AsyncClient, a limiter per endpoint,
+retries where a retry is safe, and Infobip's errors mapped to ours.
+
+Safe to retry: lookups, reads and uploads (an upload retried at worst leaves an unused
+document). A submit is retried only when it certainly did not reach Infobip (throttled
+with 429, or the connection never opened); any other failure leaves its outcome unknown
+and raises `SubmitUnknown`, never a second POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+import stamina
+from aiolimiter import AsyncLimiter
+
+from batch.errors import ApiError, AuthError
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean "Infobip does not offer this": the row is reported, never submitted.
+UNAVAILABLE = frozenset(
+    {
+        "RR-ALPHA-UNAVAILABLE404",
+        "RR-NUMBER-PURCHASE-UNAVAILABLE404",
+        "RES-NUM-LOOKUP404",
+        "RR-NUMBER-PURCHASE-US-VLN-UNSUPPORTED400",
+        "RR-NUMBER-PURCHASE-US-SC-WEB-ONLY400",
+        "RR-RCS-SENDER-COUNTRY-UNSUPPORTED400",
+    }
+)
+# The spec's upload extensions, with the MIME type each is sent as.
+DOCUMENT_TYPES = {
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".pdf": "application/pdf",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".mp4": "video/mp4",
+    ".avi": "video/x-msvideo",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+}
+# Nagle plus delayed ACKs would add ~40 ms to each keep-alive request.
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+# Failures after which a request certainly never reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal(Exception):
+    """Infobip answered a call with an error: HTTP status, errorCode, texts, violations."""
+
+    status: int
+    code: str
+    description: str = ""
+    violations: tuple[tuple[str, str], ...] = field(default=())
+
+    def __str__(self) -> str:
+        text = f"{self.code}: {self.description}" if self.description else self.code
+        details = "; ".join(f"{prop}: {text}" if prop else text for prop, text in self.violations)
+        return f"{text} ({details})" if details else text
+
+
+class SubmitUnknown(Exception):
+    """A submit whose outcome is unknown: it may or may not have been stored."""
+
+
+class _Retry(Exception):
+    """A 429 or 5xx answer that a retry may cure."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+
+
+class Infobip:
+    """An open connection to one Infobip account; use as `async with Infobip(...) as api`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        limits: Mapping[str, float],
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._limiters = {name: AsyncLimiter(rate, 1) for name, rate in limits.items()}
+        timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=None)
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"App {api_key}", "Accept": "application/json"},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            transport=transport or httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS),
+        )
+
+    async def __aenter__(self) -> Infobip:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._client.__aexit__(kind, exc, tb)
+
+    def rate(self, endpoint: str) -> float:
+        """The calls per second this client allows itself on an endpoint."""
+        return float(self._limiters[endpoint].max_rate)
+
+    async def lookup(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The requirement specs for a request's type, country and parameters.
+
+        Raises:
+            Refusal: Infobip answered an error; `code in UNAVAILABLE` means not offered.
+            AuthError, ApiError: credentials refused; unreachable after retries.
+        """
+        response = await self._safe("lookup", "POST", "/resources/1/requirements-lookup", json=body)
+        requirements: list[dict[str, Any]] = response.json().get("requirements") or []
+        return requirements
+
+    async def upload(self, path: Path) -> str:
+        """Upload a document; returns its documentId."""
+        kind = DOCUMENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+        content = await asyncio.to_thread(path.read_bytes)
+        files = {"document": (path.name, content, kind or "application/octet-stream")}
+        response = await self._safe("upload", "POST", "/resources/1/documents", files=files)
+        return str(response.json()["documentId"])
+
+    async def submit(self, body: Mapping[str, Any]) -> str:
+        """Submit a request; returns its id.
+
+        Raises:
+            Refusal: Infobip refused it (nothing was stored).
+            SubmitUnknown: it may have been stored; never re-send it blindly.
+            AuthError, ApiError: credentials refused; Infobip unreachable.
+        """
+        try:
+            for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
+                with attempt:
+                    async with self._limiters["submit"]:
+                        try:
+                            response = await self._client.post("/resources/1/requests", json=body)
+                        except _NOT_SENT:
+                            raise  # the connection never opened: nothing was sent
+                        except httpx.TransportError as exc:
+                            raise SubmitUnknown(_describe(exc)) from None
+                    if response.status_code == 429:
+                        raise _Retry(_refusal(response))
+                    if response.status_code >= 500:
+                        raise SubmitUnknown(f"HTTP {response.status_code}: {_refusal(response)}")
+        except httpx.TransportError as exc:
+            raise ApiError(f"Infobip could not be reached: {_describe(exc)}") from None
+        _raise_for_status(response)
+        return str(response.json()["id"])
+
+    async def _safe(self, endpoint: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A call that is safe to repeat: retried on 429 for as long as it takes, and on
+        5xx and network failures a few times, with capped exponential backoff and jitter."""
+        try:
+            for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
+                with attempt:
+                    async with self._limiters[endpoint]:
+                        response = await self._client.request(method, url, **kwargs)
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _Retry(_refusal(response))
+        except httpx.TransportError as exc:
+            raise ApiError(f"Infobip did not answer {method} {url}: {_describe(exc)}") from None
+        except _Retry as exc:
+            raise ApiError(f"Infobip kept failing {method} {url}: {exc.refusal}") from None
+        _raise_for_status(response)
+        return response
+
+
+# Backoff: 0.25 s doubling to at most 10 s, plus up to 0.5 s jitter; no overall cap,
+# since _retry_hook decides when to stop.
+_BACKOFF: dict[str, Any] = {
+    "attempts": None,
+    "timeout": None,
+    "wait_initial": 0.25,
+    "wait_max": 10.0,
+    "wait_jitter": 0.5,
+}
+MAX_FAILURES = 6
+
+
+def _retry_hook() -> Any:
+    """Retry 429 answers without limit (they say: not now), and 5xx answers and network
+    failures up to MAX_FAILURES times for one call; a submit reaches here only with 429s
+    and connections that never opened."""
+    failures = 0
+
+    def hook(exc: Exception) -> bool:
+        nonlocal failures
+        if isinstance(exc, _Retry) and exc.refusal.status == 429:
+            return True
+        if isinstance(exc, (_Retry, httpx.TransportError)):
+            failures += 1
+            return failures < MAX_FAILURES
+        return False
+
+    return hook
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    if response.status_code in (401, 403):
+        refusal = _refusal(response)
+        raise AuthError(
+            f"Infobip refused the credentials: {refusal}", status=refusal.status, code=refusal.code
+        )
+    if response.is_error:
+        raise _refusal(response)
+
+
+def _refusal(response: httpx.Response) -> Refusal:
+    """Infobip's error body, in either of its two shapes, or what little there is."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    legacy = (
+        body.get("requestError", {}).get("serviceException") if "requestError" in body else None
+    )
+    if isinstance(legacy, dict):
+        violations = tuple(
+            (str(k), str(text))
+            for k, texts in (legacy.get("validationErrors") or {}).items()
+            for text in texts
+        )
+        return Refusal(
+            response.status_code,
+            f"E{response.status_code}",
+            str(legacy.get("text", "")),
+            violations,
+        )
+    violations = tuple(
+        (str(v.get("property", "")), str(v.get("violation", "")))
+        for v in body.get("violations") or []
+        if isinstance(v, dict)
+    )
+    code = str(body.get("errorCode") or f"HTTP {response.status_code}")
+    return Refusal(response.status_code, code, str(body.get("description") or ""), violations)
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

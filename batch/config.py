@@ -1,0 +1,164 @@
+"""Settings for a run: where Infobip is, the key, the limits, the paths.
+
+Credentials come from flags, else the environment (`INFOBIP_BASE_URL`/`INFOBIP_API_KEY`,
+or Infobip's own `IB_BASE_URL`/`IB_API_KEY`), else a TOML config file
+(`--config`, `RESOURCE_BATCH_CONFIG`, or `config.toml` in the user config folder).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from batch.errors import ConfigError
+
+APP = "resource-batch"
+# Infobip's published per-endpoint limits (x-throttling-info), calls per second.
+PUBLISHED_LIMITS = {
+    "lookup": 10.0,
+    "submit": 1.0,
+    "upload": 1.0,
+    "read": 10.0,
+    "update": 1.0,
+    "cancel": 1.0,
+    "download": 1.0,
+}
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs; the API key is kept out of repr()."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    limits: Mapping[str, float] = field(default_factory=lambda: dict(PUBLISHED_LIMITS))
+    cache_dir: Path = field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP)))
+    cache_ttl: float = 24 * 3600
+    refresh_requirements: bool = False
+    documents_dir: Path | None = None
+    dry_run: bool = False
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_document_bytes: int = 10 * 1024 * 1024
+
+    @property
+    def account(self) -> str:
+        """A fingerprint of base URL and key: names per-account state, never reveals the key."""
+        digest = hashlib.sha256(f"{self.base_url}\n{self.api_key}".encode()).hexdigest()
+        return digest[:16]
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def base_url(text: str) -> str:
+    """Infobip's account base URL, the way Infobip's own client reads it: whitespace and
+    trailing slashes trimmed, https:// added when no scheme is given, plain http only
+    for loopback addresses (the sandbox).
+
+    Raises:
+        ConfigError: the URL is not usable.
+    """
+    text = text.strip().rstrip("/")
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"base URL {text!r} is not an http(s) URL like https://xxxxx.api.infobip.com"
+        raise ConfigError(msg)
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        msg = f"base URL {text!r} uses plain http; Infobip is reached over https only"
+        raise ConfigError(msg)
+    return text
+
+
+def parse_limits(pairs: tuple[str, ...], base: Mapping[str, float]) -> dict[str, float]:
+    """`submit=2` style overrides of the per-endpoint limits.
+
+    Raises:
+        ConfigError: an unknown endpoint or a rate that is not a positive number.
+    """
+    limits = dict(base)
+    for pair in pairs:
+        name, _, rate = pair.partition("=")
+        if name not in PUBLISHED_LIMITS:
+            msg = f"--limit {pair!r}: endpoint must be one of {', '.join(PUBLISHED_LIMITS)}"
+            raise ConfigError(msg)
+        try:
+            limits[name] = float(rate)
+        except ValueError:
+            limits[name] = 0.0
+        if not limits[name] > 0:
+            raise ConfigError(
+                f"--limit {pair!r}: the rate must be a number of calls per second > 0"
+            )
+    return limits
+
+
+def config_file(explicit: Path | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The config file's contents, or {} when there is none (an explicit one must exist)."""
+    named = explicit or (
+        Path(environ["RESOURCE_BATCH_CONFIG"]) if "RESOURCE_BATCH_CONFIG" in environ else None
+    )
+    path = named or Path(platformdirs.user_config_dir(APP)) / "config.toml"
+    if named is None and not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+
+
+def timeouts(file: Mapping[str, Any]) -> dict[str, float]:
+    """`connect_timeout` and `read_timeout` (seconds) from the config file, if set.
+
+    Raises:
+        ConfigError: a timeout that is not a positive number.
+    """
+    found = {}
+    for name in ("connect_timeout", "read_timeout"):
+        if name in file:
+            value = file[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"config file: {name} must be a number of seconds > 0")
+            found[name] = float(value)
+    return found
+
+
+def credentials(
+    *,
+    base_url_flag: str | None,
+    api_key_flag: str | None,
+    environ: Mapping[str, str],
+    file: Mapping[str, Any],
+) -> tuple[str, str]:
+    """The base URL and API key, flags first, then the environment, then the file.
+
+    Raises:
+        ConfigError: either is missing; the message says what to set.
+    """
+    url = base_url_flag or environ.get("INFOBIP_BASE_URL") or environ.get("IB_BASE_URL")
+    key = api_key_flag or environ.get("INFOBIP_API_KEY") or environ.get("IB_API_KEY")
+    url = url or file.get("base_url")
+    key = key or file.get("api_key")
+    if not url or not key:
+        missing = " and ".join(n for n, v in (("base URL", url), ("API key", key)) if not v)
+        where = Path(platformdirs.user_config_dir(APP)) / "config.toml"
+        msg = (
+            f"no Infobip {missing}: set INFOBIP_BASE_URL and INFOBIP_API_KEY (or IB_BASE_URL"
+            f" and IB_API_KEY), or put base_url and api_key in {where};"
+            " or try it on the built-in sandbox with --sandbox"
+        )
+        raise ConfigError(msg)
+    return base_url(str(url)), str(key)

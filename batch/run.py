@@ -1,0 +1,374 @@
+"""The batch run: read the sheet, check every row, upload documents, submit, write results.
+
+Every problem a row has is found before anything is spent. Uploads and submits then run
+side by side, each paced by its own limiter, and a row is submitted as soon as its own
+documents are in, so a run takes about max(rows / submit rate, files / upload rate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from batch import rows as rowlib
+from batch.api import Infobip, Refusal, SubmitUnknown
+from batch.config import Settings
+from batch.documents import LocalDocument
+from batch.errors import ApiError
+from batch.requirements import RequirementCache
+from batch.rows import READABLE, TYPES, Candidate
+from batch.sheets import Sheet, read_sheets, write_results
+
+logger = logging.getLogger(__name__)
+
+# Results, and whether a row with that result lets the run exit 0.
+RESULTS = {
+    "SUBMITTED": True,
+    "VALID": True,
+    "DUPLICATE": True,
+    "INVALID": False,
+    "DEFERRED": False,
+    "FAILED": False,
+    "UNCERTAIN": False,
+}
+
+
+class Progress(Protocol):
+    """What the run tells its caller as it goes; the CLI draws or logs it."""
+
+    def start(self, stage: str, total: int) -> None: ...
+
+    def advance(self, stage: str) -> None: ...
+
+    def outcome(self, candidate: Candidate, outcome: Outcome) -> None: ...
+
+
+class _Silent:
+    def start(self, stage: str, total: int) -> None:
+        pass
+
+    def advance(self, stage: str) -> None:
+        pass
+
+    def outcome(self, candidate: Candidate, outcome: Outcome) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one row: the values of the result columns."""
+
+    result: str = ""
+    request_id: str = ""
+    request_status: str = ""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    document_ids: list[str] = field(default_factory=list)
+    submitted_at: str = ""
+
+    def columns(self) -> dict[str, str]:
+        return {
+            "result": self.result,
+            "requestId": self.request_id,
+            "requestStatus": self.request_status,
+            "errors": "\n".join(self.errors),
+            "warnings": "\n".join(self.warnings),
+            "documentIds": "\n".join(self.document_ids),
+            "submittedAt": self.submitted_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A finished run: where its results are, what each row came to, how long it took."""
+
+    output: Path
+    results: Counter[str]
+    timings: dict[str, float]
+    stopped: str | None = None  # why the run stopped early, if it did
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None and all(RESULTS.get(r, False) for r in self.results)
+
+
+def results_path(input_path: Path) -> Path:
+    """requests.xlsx → requests.results.xlsx, beside the input."""
+    return input_path.with_name(f"{input_path.stem}.results{input_path.suffix.lower()}")
+
+
+async def run(
+    settings: Settings,
+    input_path: Path,
+    *,
+    output: Path | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Check and (unless `settings.dry_run`) submit every row of a request sheet.
+
+    Raises:
+        InputError: the input cannot be read as a request sheet.
+        AuthError: Infobip refused the credentials before anything was written.
+    """
+    progress = progress or _Silent()
+    output = output or results_path(input_path)
+    timings: dict[str, float] = {}
+    began = time.monotonic()
+    sheets = read_sheets(input_path)
+    candidates = _parse(sheets)
+    timings["read"] = time.monotonic() - began
+    outcomes = {id(c): Outcome(warnings=list(c.warnings)) for c in candidates}
+    stopped = None
+    async with Infobip(
+        settings.base_url,
+        settings.api_key,
+        limits=settings.limits,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    ) as api:
+        mark = time.monotonic()
+        await _check(settings, api, candidates, input_path, progress)
+        ready = _judge(candidates, outcomes, dry_run=settings.dry_run)
+        timings["check"] = time.monotonic() - mark
+        if ready and not settings.dry_run:
+            mark = time.monotonic()
+            stopped = await _submit_all(api, ready, outcomes, progress)
+            timings["submit"] = time.monotonic() - mark
+    for candidate in candidates:
+        progress.outcome(candidate, outcomes[id(candidate)])
+    timings["total"] = time.monotonic() - began
+    _write(output, sheets, candidates, outcomes, timings)
+    counts = Counter(o.result for o in outcomes.values())
+    return Report(output, counts, timings, stopped)
+
+
+def _parse(sheets: Sequence[Sheet]) -> list[Candidate]:
+    found = []
+    for sheet in sheets:
+        sheet_type = sheet.name if sheet.name in TYPES else None
+        for row in sheet.rows:
+            if not row.blank:
+                found.append(rowlib.parse(row, sheet.headers, sheet_type=sheet_type))
+    return found
+
+
+async def _check(
+    settings: Settings,
+    api: Infobip,
+    candidates: list[Candidate],
+    input_path: Path,
+    progress: Progress,
+) -> None:
+    """Look up each distinct offer once (cached on disk), then check every row against it."""
+    cache = RequirementCache(
+        settings.cache_dir / "requirements" / settings.account,
+        ttl=settings.cache_ttl,
+        refresh=settings.refresh_requirements,
+    )
+    base = settings.documents_dir or input_path.parent
+    progress.start("rows checked", len(candidates))
+    lookups = {json.dumps(c.lookup, sort_keys=True): c.lookup for c in candidates if c.lookup}
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            asked = {key: tasks.create_task(cache.get(api, ask)) for key, ask in lookups.items()}
+    except* ApiError as group:  # credentials refused, or Infobip unreachable: stop here
+        raise group.exceptions[0] from None
+    for candidate in candidates:
+        lookup = candidate.lookup
+        if lookup is not None:
+            offer = asked[json.dumps(lookup, sort_keys=True)].result()
+            if offer.refusal is not None:
+                candidate.error("countryCode", _not_offered(lookup, offer.refusal))
+            else:
+                rowlib.check_requirements(
+                    candidate,
+                    offer.requirements,
+                    base=base,
+                    max_document_bytes=settings.max_document_bytes,
+                )
+        progress.advance("rows checked")
+
+
+def _not_offered(lookup: dict[str, Any], refusal: str) -> str:
+    what = READABLE[lookup["type"]]
+    number_type = f" {lookup['numberType']}" if "numberType" in lookup else ""
+    return f"Infobip offers no{number_type} {what} in {lookup['countryCode']}: {refusal}"
+
+
+def _judge(
+    candidates: list[Candidate], outcomes: dict[int, Outcome], *, dry_run: bool
+) -> list[Candidate]:
+    """INVALID, DUPLICATE or ready; returns the rows ready to submit, in input order."""
+    seen: dict[str, Candidate] = {}
+    references: dict[str, Candidate] = {}
+    ready = []
+    for candidate in candidates:
+        outcome = outcomes[id(candidate)]
+        outcome.warnings = list(candidate.warnings)
+        earlier = references.get(candidate.reference or "")
+        if earlier is not None and earlier.identity() != candidate.identity():
+            candidate.error(
+                "reference", f"{candidate.reference!r} is also the reference of {_where(earlier)}"
+            )
+        if candidate.errors:
+            outcome.result, outcome.errors = "INVALID", list(candidate.errors)
+            continue
+        first = seen.get(candidate.identity())
+        if first is not None:
+            outcome.result = "DUPLICATE"
+            outcome.errors = [f"asks for the same as {_where(first)}; not sent again"]
+            continue
+        seen[candidate.identity()] = candidate
+        if candidate.reference:
+            references.setdefault(candidate.reference, candidate)
+        outcome.result = "VALID" if dry_run else ""
+        ready.append(candidate)
+    return ready
+
+
+def _where(candidate: Candidate) -> str:
+    sheet = f"sheet {candidate.row.sheet!r} " if candidate.row.sheet else ""
+    return f"{sheet}row {candidate.row.number}"
+
+
+async def _submit_all(
+    api: Infobip, ready: list[Candidate], outcomes: dict[int, Outcome], progress: Progress
+) -> str | None:
+    """Upload each distinct file once and submit each row as soon as its files are in.
+
+    Returns why the run stopped early (credentials refused, Infobip unreachable), or
+    None. Rows not sent by then are FAILED; a row whose submit was in flight is UNCERTAIN.
+    """
+    files: dict[str, LocalDocument] = {}
+    for candidate in ready:
+        for documents in candidate.documents.values():
+            for document in documents:
+                files.setdefault(document.sha256, document)
+    progress.start("files uploaded", len(files))
+    progress.start("requests submitted", len(ready))
+    uploads: dict[str, asyncio.Task[str]] = {}
+    stopped = None
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            for sha, document in files.items():  # in the order rows first need them
+                uploads[sha] = tasks.create_task(_upload(api, document, progress))
+            queue: asyncio.Queue[Candidate] = asyncio.Queue()
+            for candidate in ready:
+                queue.put_nowait(candidate)
+            workers = min(len(ready), 64 + int(api.rate("submit") * 10))
+            for _ in range(workers):
+                tasks.create_task(_submitter(api, queue, uploads, outcomes, progress))
+    except* ApiError as group:
+        stopped = str(group.exceptions[0])
+    for candidate in ready:
+        outcome = outcomes[id(candidate)]
+        if not outcome.result:
+            outcome.result = "FAILED"
+            outcome.errors.append(f"not sent: the run stopped ({stopped})")
+    return stopped
+
+
+async def _upload(api: Infobip, document: LocalDocument, progress: Progress) -> str:
+    try:
+        return await api.upload(document.path)
+    finally:
+        progress.advance("files uploaded")
+
+
+async def _submitter(
+    api: Infobip,
+    queue: asyncio.Queue[Candidate],
+    uploads: dict[str, asyncio.Task[str]],
+    outcomes: dict[int, Outcome],
+    progress: Progress,
+) -> None:
+    while not queue.empty():
+        candidate = queue.get_nowait()
+        await _send(api, candidate, uploads, outcomes[id(candidate)])
+        progress.advance("requests submitted")
+
+
+async def _send(
+    api: Infobip, candidate: Candidate, uploads: dict[str, asyncio.Task[str]], outcome: Outcome
+) -> None:
+    """Upload-wait and submit one row, recording what became of it."""
+    try:
+        body = await _with_document_ids(candidate, uploads, outcome)
+    except Refusal as refusal:
+        outcome.result, outcome.errors = "FAILED", [f"document upload refused: {refusal}"]
+        return
+    try:
+        outcome.request_id = await api.submit(body)
+    except Refusal as refusal:
+        deferred = refusal.code == "RR-ALPHA-SS-LIMIT400"
+        outcome.result = "DEFERRED" if deferred else "FAILED"
+        outcome.errors = [str(refusal)]
+        return
+    except SubmitUnknown as exc:
+        outcome.result = "UNCERTAIN"
+        outcome.errors = [f"Infobip may or may not have stored this request ({exc}); not re-sent"]
+        return
+    except asyncio.CancelledError:
+        outcome.result = "UNCERTAIN"
+        outcome.errors = [
+            "the run stopped while this request was being sent; it may have been stored"
+        ]
+        raise
+    outcome.result, outcome.request_status = "SUBMITTED", "PENDING"
+    outcome.submitted_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+
+async def _with_document_ids(
+    candidate: Candidate, uploads: dict[str, asyncio.Task[str]], outcome: Outcome
+) -> dict[str, Any]:
+    """The row's body with each file replaced by the documentId its upload got."""
+    body = dict(candidate.body)
+    filled = []
+    for item in body.get("requirements", []):
+        value = item["value"]
+        if isinstance(value, list):
+            value = [await _document_id(v, uploads) for v in value]
+        else:
+            value = await _document_id(value, uploads)
+        filled.append({"key": item["key"], "value": value})
+        if any(isinstance(v, LocalDocument) for v in _as_list(item["value"])):
+            outcome.document_ids.append(f"{item['key']}: {', '.join(_as_list(value))}")
+    body["requirements"] = filled
+    return body
+
+
+async def _document_id(value: Any, uploads: dict[str, asyncio.Task[str]]) -> Any:
+    return await uploads[value.sha256] if isinstance(value, LocalDocument) else value
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _write(
+    output: Path,
+    sheets: Sequence[Sheet],
+    candidates: list[Candidate],
+    outcomes: dict[int, Outcome],
+    timings: dict[str, float],
+) -> None:
+    results = {(c.row.sheet, c.row.number): outcomes[id(c)].columns() for c in candidates}
+    counts = Counter(o.result for o in outcomes.values())
+    summary: list[list[object]] = [["Result", "Rows"]]
+    summary += [[result, counts[result]] for result in RESULTS if counts[result]]
+    summary += [[], ["Type", "Rows"]]
+    summary += sorted([kind, n] for kind, n in Counter(c.type or "?" for c in candidates).items())
+    summary += [[], ["Country", "Rows"]]
+    countries = Counter(str(c.body.get("countryCode", "?")) for c in candidates)
+    summary += sorted([country, n] for country, n in countries.items())
+    summary += [[], ["Timing", "Seconds"]]
+    summary += [[stage, round(seconds, 2)] for stage, seconds in timings.items()]
+    write_results(output, sheets, results, summary=summary)

@@ -1,0 +1,842 @@
+"""Reading request sheets (CSV, XLSX) as text, and writing the results sheet.
+
+Everything pandas, python-calamine and openpyxl stays in this module: the rest of the
+job sees `Sheet` and `Row` and plain strings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import gc
+import io
+import itertools
+import logging
+import os
+import posixpath
+import re
+import secrets
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, TypeAlias
+from xml.etree import ElementTree
+
+import python_calamine
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.utils.exceptions import CellCoordinatesException
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from batch.errors import ConfigError, InputError
+
+logger = logging.getLogger(__name__)
+
+# The columns the tool adds to every sheet, in this order. When the input is itself a
+# results sheet (the fix-and-resubmit loop), its columns of these names are replaced.
+RESULT_COLUMNS = (
+    "result",
+    "requestId",
+    "requestStatus",
+    "errors",
+    "warnings",
+    "documentIds",
+    "submittedAt",
+)
+# Sheets the tool writes into workbooks; skipped when such a workbook is read back.
+TOOL_SHEETS = ("Summary",)
+# Excel's own limit on the characters of one cell.
+CELL_LIMIT = 32_767
+
+_CellValue: TypeAlias = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
+_Written: TypeAlias = str | None | Cell
+
+_NOT_XLSX = "is not a valid .xlsx workbook (it may be damaged or not an Excel file)"
+_PROTECTED = (
+    "is password-protected; remove the password (File > Info > Protect Workbook) and try again"
+)
+# Encrypted workbooks and legacy .xls files are both OLE2 compound files.
+_OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+# Zip bombs: sheet XML from Excel or openpyxl compresses about 10-20:1 (every cell names
+# its own reference), while a bomb reaches deflate's ~1000:1. A member refused must be
+# both big and compressed more than 10x beyond anything real; the total bounds the time
+# calamine and our own scan can spend on a lying or merely huge file.
+_MAX_UNPACKED = 1 << 30
+_MAX_RATIO = 200
+_RATIO_FLOOR = 50 << 20
+_CHUNK = 4 << 20
+
+# OWASP's CSV-injection list: Excel, LibreOffice and Google Sheets evaluate a cell that
+# starts with one of these. A CSV cell gets an apostrophe in front; read_sheets takes
+# one off again, also when the value itself began with apostrophes, so values round-trip.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+# Strings openpyxl would write as formulas or error cells rather than text.
+_XLSX_NOT_TEXT = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+# XML cannot hold most control characters; OOXML writes them as _xHHHH_, and a literal
+# `_xHHHH_` must then escape its underscore.
+_XLSX_ESCAPE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
+_BAD_TEXT = re.compile("[\x00\udc80-\udcff]")
+
+_GREEN, _GREY, _AMBER, _RED = "C6EFCE", "D9D9D9", "FFEB9C", "FFC7CE"
+_RESULT_COLOURS = {
+    "SUBMITTED": _GREEN,
+    "VALID": _GREEN,
+    "ALREADY_SUBMITTED": _GREEN,
+    "UPDATED": _GREEN,
+    "CANCELLED": _GREEN,
+    "DUPLICATE": _GREY,
+    "DEFERRED": _AMBER,
+    "UNCERTAIN": _AMBER,
+    "INVALID": _RED,
+    "FAILED": _RED,
+    "CONFLICT": _RED,
+}
+_WRAPPED = ("errors", "warnings")
+_MAX_WIDTH = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One spreadsheet row: its number as the spreadsheet shows it (the header is row 1)
+    and one text per header, exactly as typed ("" for an empty cell)."""
+
+    sheet: str | None
+    number: int
+    cells: tuple[str, ...]
+
+    @property
+    def blank(self) -> bool:
+        return not any(cell.strip() for cell in self.cells)
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A sheet of a workbook (name) or a CSV file (name None), with every row up to the
+    last non-blank one, blank rows included, so row numbers match the input's."""
+
+    name: str | None
+    headers: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+def normalise(header: str) -> str:
+    """Header matching ignores case, spaces, underscores and dashes."""
+    return "".join(c for c in header.casefold() if c not in " _-\t\n\r")
+
+
+def read_sheets(path: Path) -> list[Sheet]:
+    """Read every sheet of a .csv or .xlsx file as text.
+
+    Raises:
+        InputError: the file cannot be read as a request sheet; the message names the
+            file and, where it applies, the sheet, row and column.
+    """
+    suffix = path.suffix.casefold()
+    if suffix == ".csv":
+        with _gc_paused():
+            sheets = [_read_csv(path)]
+    elif suffix in (".xlsx", ".xlsm"):
+        with _gc_paused():
+            sheets = _read_xlsx(path)
+    elif suffix == ".xls":
+        raise InputError(".xls is not supported; save the workbook as .xlsx", file=str(path))
+    else:
+        msg = f"only .csv and .xlsx are supported, not {suffix or 'a file without a suffix'}"
+        raise InputError(msg, file=str(path))
+    rows = sum(len(sheet.rows) for sheet in sheets)
+    logger.info("read %d rows from %d sheet(s) of %s", rows, len(sheets), path)
+    return sheets
+
+
+def write_results(
+    path: Path,
+    sheets: Sequence[Sheet],
+    results: Mapping[tuple[str | None, int], Mapping[str, str]],
+    *,
+    summary: Sequence[Sequence[object]] = (),
+) -> None:
+    """Write the input's sheets with the result columns added, atomically.
+
+    Args:
+        path: the results file; its suffix (.csv or .xlsx) chooses the format.
+        sheets: the sheets as read.
+        results: per (sheet name, row number), the values of RESULT_COLUMNS.
+        summary: rows of the `Summary` sheet (.xlsx only).
+
+    Raises:
+        ConfigError: the suffix is not .csv or .xlsx, a .csv would need several sheets,
+            or the file cannot be written.
+    """
+    suffix = path.suffix.casefold()
+    if suffix == ".csv":
+        if len(sheets) != 1:
+            msg = f"{path}: a .csv holds one sheet and the input has {len(sheets)}; write .xlsx"
+            raise ConfigError(msg)
+        _write_atomically(path, lambda stream: _write_csv(stream, sheets[0], results))
+    elif suffix == ".xlsx":
+        _write_atomically(path, lambda stream: _write_xlsx(stream, sheets, results, summary))
+    else:
+        msg = f"{path}: the results file must end in .csv or .xlsx"
+        raise ConfigError(msg)
+
+
+# Reading: shared
+
+
+def _read_bytes(path: Path, file: str, size: int = -1) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(size)
+    except FileNotFoundError:
+        raise InputError("does not exist", file=file) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a .csv or .xlsx file", file=file) from None
+    except PermissionError:
+        raise InputError("cannot be read: permission denied", file=file) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from None
+
+
+def _letter(index: int) -> str:
+    return get_column_letter(index + 1)
+
+
+def _column(headers: Sequence[str], index: int) -> str:
+    """A column as messages name it: its header, or its letter when it has none."""
+    if index < len(headers) and headers[index].strip():
+        return headers[index]
+    return _letter(index)
+
+
+def _sheet(file: str, name: str | None, records: list[list[str]]) -> Sheet | None:
+    """Rectangular text rows (the header first) as a Sheet; None when all blank."""
+    while records and not any(cell.strip() for cell in records[-1]):
+        records.pop()
+    if not records:
+        return None
+    header, body = records[0], records[1:]
+    if not any(cell.strip() for cell in header):
+        msg = "row 1 is empty: the first row must hold the column names"
+        raise InputError(msg, file=file, sheet=name)
+    width = _check_headers(file, name, header, body)
+    if width < len(header):
+        header, body = header[:width], [cells[:width] for cells in body]
+    rows = tuple(Row(name, number, tuple(cells)) for number, cells in enumerate(body, start=2))
+    return Sheet(name, tuple(header), rows)
+
+
+def _check_headers(file: str, name: str | None, header: list[str], body: list[list[str]]) -> int:
+    """Refuse data without a header and duplicate headers; return the width to keep."""
+    for index, text in enumerate(header):
+        if not text.strip() and any(cells[index].strip() for cells in body):
+            msg = f"column {_letter(index)} has values but no header; name it in row 1"
+            raise InputError(msg, file=file, sheet=name)
+    seen: dict[str, int] = {}
+    for index, text in enumerate(header):
+        key = normalise(text)
+        if not key:
+            continue
+        if key in seen:
+            first = seen[key]
+            msg = (
+                f"duplicate column {header[first]!r} (column {_letter(first)}) and {text!r} "
+                f"(column {_letter(index)}): headers match ignoring case, spaces, "
+                "underscores and dashes; rename or delete one"
+            )
+            raise InputError(msg, file=file, sheet=name, row=1)
+        seen[key] = index
+    return max(index for index, text in enumerate(header) if text.strip()) + 1
+
+
+# Reading: CSV
+
+
+def _read_csv(path: Path) -> Sheet:
+    file = str(path)
+    data = _read_bytes(path, file).removeprefix(codecs.BOM_UTF8)
+    if data.startswith((b"PK\x03\x04", _OLE2)):
+        msg = "is an Excel workbook, not CSV text; give it the .xlsx suffix"
+        raise InputError(msg, file=file)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        msg = 'is UTF-16 text; in Excel use File > Save As > "CSV UTF-8 (Comma delimited)"'
+        raise InputError(msg, file=file)
+    try:
+        text = data.decode("utf-8")
+        suspect = "\x00" in text
+    except UnicodeDecodeError:
+        # Undecodable bytes become lone surrogates, found again cell by cell below.
+        text, suspect = data.decode("utf-8", "surrogateescape"), True
+    delimiter = _delimiter(text)
+    sheet = _sheet(file, None, _csv_records(file, text, delimiter, suspect=suspect))
+    if sheet is None:
+        raise InputError("is empty: the first row must hold the column names", file=file)
+    return sheet
+
+
+def _delimiter(text: str) -> str:
+    """Comma or semicolon (European Excel), whichever the header line has more of."""
+    line = re.split(r"[\r\n]", text[:65536], maxsplit=1)[0]
+    unquoted = re.sub(r'"[^"]*"', "", line)
+    return ";" if unquoted.count(";") > unquoted.count(",") else ","
+
+
+def _csv_records(file: str, text: str, delimiter: str, *, suspect: bool) -> list[list[str]]:
+    """Every record, checked and padded to the header's width; `suspect` when the text
+    holds NUL or undecodable bytes, to be found cell by cell."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    while True:
+        start = reader.line_num
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            where = (len(records) + 1, records[0] if records else [])
+            raise _csv_error(file, text, delimiter, (start, reader.line_num), where, exc) from None
+        header = records[0] if records else []
+        _check_csv_cells(file, cells, len(records) + 1, header, suspect)
+        records.append([_unneutralise(cell) for cell in cells])
+    if records:
+        _fit_csv_records(file, records, delimiter)
+    return records
+
+
+def _check_csv_cells(
+    file: str, cells: list[str], number: int, header: list[str], suspect: bool
+) -> None:
+    if suspect:
+        for index, cell in enumerate(cells):
+            if found := _BAD_TEXT.search(cell):
+                raise _bad_character(file, found.group(), number, _column(header, index))
+    if cells and max(map(len, cells)) > CELL_LIMIT:
+        index = next(i for i, cell in enumerate(cells) if len(cell) > CELL_LIMIT)
+        raise _too_long(file, number, _column(header, index))
+
+
+def _bad_character(file: str, char: str, number: int, column: str) -> InputError:
+    if char == "\x00":
+        msg = "cell holds a NUL byte; is this really a CSV text file?"
+    else:
+        msg = (
+            f"is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02X}); in Excel use "
+            'File > Save As > "CSV UTF-8 (Comma delimited)"'
+        )
+    return InputError(msg, file=file, row=number, column=column)
+
+
+def _too_long(file: str, number: int, column: str, sheet: str | None = None) -> InputError:
+    msg = f"cell is longer than {CELL_LIMIT:,} characters (Excel's limit)"
+    return InputError(msg, file=file, sheet=sheet, row=number, column=column)
+
+
+def _csv_error(
+    file: str,
+    text: str,
+    delimiter: str,
+    lines: tuple[int, int],
+    where: tuple[int, list[str]],
+    exc: csv.Error,
+) -> InputError:
+    """The csv module's own error: over its field size limit, or damaged quoting."""
+    number, header = where
+    if "field larger than field limit" not in str(exc):
+        return InputError(f"cannot be read as CSV: {exc}", file=file, row=number)
+    record = "".join(itertools.islice(io.StringIO(text, newline=""), *lines))
+    return _too_long(file, number, _column(header, _long_field(record, delimiter)))
+
+
+def _long_field(record: str, delimiter: str) -> int:
+    """The 0-based column of the first field longer than CELL_LIMIT in one CSV record."""
+    column, length, quoted = 0, 0, False
+    for char in record:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            column, length = column + 1, 0
+        else:
+            length += 1
+            if length > CELL_LIMIT:
+                break
+    return column
+
+
+def _unneutralise(cell: str) -> str:
+    return cell[1:] if cell[:1] == "'" and _NEUTRALISED.match(cell) else cell
+
+
+def _fit_csv_records(file: str, records: list[list[str]], delimiter: str) -> None:
+    """Pad short records to the header's width; refuse long ones with values beyond it."""
+    width = len(records[0])
+    if not any(cell.strip() for cell in records[0]):
+        return  # no header: _sheet says so, or that the file is empty
+    for number, cells in enumerate(records, start=1):
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        elif len(cells) > width:
+            used = max(i for i, cell in enumerate(cells) if cell.strip() or i < width) + 1
+            if used > width:
+                msg = (
+                    f"has {used} cells but the header has {width} (is a value holding "
+                    f"{delimiter!r} missing its quotes?)"
+                )
+                raise InputError(msg, file=file, row=number)
+            del cells[width:]
+
+
+# Reading: XLSX
+
+
+def _read_xlsx(path: Path) -> list[Sheet]:
+    file = str(path)
+    if _read_bytes(path, file, len(_OLE2)) == _OLE2:
+        raise _ole2_error(path, file)
+    flagged = _inspect_zip(path, file)
+    try:
+        with python_calamine.CalamineWorkbook.from_path(path) as book:
+            names = [
+                meta.name
+                for meta in book.sheets_metadata
+                if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+                and meta.name not in TOOL_SHEETS
+            ]
+            sheets = [_read_worksheet(path, book, name, flagged) for name in names]
+    except python_calamine.PasswordError:
+        raise InputError(_PROTECTED, file=file) from None
+    except (python_calamine.CalamineError, OSError) as exc:
+        raise InputError(f"{_NOT_XLSX}: {exc}", file=file) from exc
+    found = [sheet for sheet in sheets if sheet is not None]
+    if not found:
+        msg = "has no sheet with data: every sheet is empty"
+        raise InputError(msg, file=file)
+    return found
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the millions of cells and rows made here hold
+    no cycles, and collections triggered by them take a third of the reading time."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_worksheet(
+    path: Path, book: python_calamine.CalamineWorkbook, name: str, flagged: frozenset[str]
+) -> Sheet | None:
+    raw = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    records = [[c if isinstance(c, str) else _cell_text(c) for c in row] for row in raw]
+    header = records[0] if records else []
+    if flagged:
+        _refuse_error_cells(path, name, flagged, header)
+    for number, cells in enumerate(records, start=1):
+        if cells and max(map(len, cells)) > CELL_LIMIT:
+            index = next(i for i, cell in enumerate(cells) if len(cell) > CELL_LIMIT)
+            column = _column(header, index) if number > 1 else _letter(index)
+            raise _too_long(str(path), number, column, sheet=name)
+    return _sheet(str(path), name, records)
+
+
+def _cell_text(value: _CellValue) -> str:
+    """A non-text cell as the text Excel shows for it in the General format."""
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return _datetime_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        seconds = (seconds + round(value.microsecond / 1e6)) % 86400
+        return f"{seconds // 3600:02}:{seconds // 60 % 60:02}:{seconds % 60:02}"
+    return str(value)
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    """To the nearest second, as Excel shows it; the date alone at midnight."""
+    if value.microsecond:
+        value = (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
+    if value.time() == dt.time():
+        return value.date().isoformat()
+    return value.isoformat(sep=" ")
+
+
+def _float_text(value: float) -> str:
+    """Integral floats as their digits (385911234567.0 → 385911234567, 1e20 spelt out);
+    others as the shortest text that reads back the same, never in exponent form."""
+    if value.is_integer():
+        if -(2**53) < value < 2**53:
+            return str(int(value))
+        return str(int(Decimal(repr(value))))
+    text = repr(value)
+    return format(Decimal(text), "f") if "e" in text else text
+
+
+def _ole2_error(path: Path, file: str) -> InputError:
+    """Both an encrypted .xlsx and a legacy .xls are OLE2 files; tell them apart."""
+    try:
+        with path.open("rb") as stream:
+            tail = b""
+            while chunk := stream.read(_CHUNK):
+                if _ENCRYPTED_STREAM in tail + chunk:
+                    return InputError(_PROTECTED, file=file)
+                tail = chunk[-len(_ENCRYPTED_STREAM) :]
+    except OSError as exc:
+        return InputError(f"cannot be read: {exc.strerror or exc}", file=file)
+    msg = "is an Excel 97-2003 (.xls) workbook, which is not supported; save it as .xlsx"
+    return InputError(msg, file=file)
+
+
+def _inspect_zip(path: Path, file: str) -> frozenset[str]:
+    """Check the archive before calamine parses it: refuse zip bombs, damaged members
+    and XML with entity declarations. Returns the XML members that hold error cells."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            _check_sizes(file, members)
+            if "xl/workbook.xml" not in {member.filename for member in members}:
+                raise InputError(_NOT_XLSX, file=file)
+            if any(member.flag_bits & 0x1 for member in members):
+                raise InputError(_PROTECTED, file=file)
+            return frozenset(
+                member.filename
+                for member in members
+                if _parsed(member.filename) and _scan_xml(file, archive, member)
+            )
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+        raise InputError(_NOT_XLSX, file=file) from exc
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from exc
+
+
+def _parsed(name: str) -> bool:
+    """The parts calamine reads (not docProps/ or customXml/, which may hold anything)."""
+    return name.startswith(("xl/", "_rels/", "[Content_Types]")) and name.endswith(
+        (".xml", ".rels")
+    )
+
+
+def _check_sizes(file: str, members: Sequence[zipfile.ZipInfo]) -> None:
+    total = sum(member.file_size for member in members)
+    if total > _MAX_UNPACKED:
+        msg = (
+            f"unpacks to {total >> 20:,} MB, more than the {_MAX_UNPACKED >> 20:,} MB "
+            "allowed; it may be a zip bomb"
+        )
+        raise InputError(msg, file=file)
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_FLOOR and ratio > _MAX_RATIO:
+            msg = (
+                f"its part {member.filename} unpacks to {member.file_size >> 20:,} MB, "
+                f"{ratio:,.0f} times its packed size; it may be a zip bomb"
+            )
+            raise InputError(msg, file=file)
+
+
+def _scan_xml(file: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Refuse DTDs (entity expansion); say whether the part may hold error cells.
+
+    Reading the part through also checks its CRC and its true unpacked size."""
+    found, tail = False, b""
+    with archive.open(member) as stream:
+        while chunk := stream.read(_CHUNK):
+            window = tail + chunk
+            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                msg = (
+                    f"its part {member.filename} has a DTD or XML entity declarations, "
+                    "which Excel never writes; refusing it as possibly hostile"
+                )
+                raise InputError(msg, file=file)
+            found = found or b't="e"' in window or b"t='e'" in window
+            tail = window[-16:]
+    return found
+
+
+def _refuse_error_cells(path: Path, name: str, flagged: frozenset[str], header: list[str]) -> None:
+    """calamine reads an error cell (#N/A, #DIV/0!) as empty: find it in the XML."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_members(archive).get(name)
+            found = _first_error_cell(archive, member) if member in flagged else None
+    except (ElementTree.ParseError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(_NOT_XLSX, file=str(path)) from exc
+    if found is not None:
+        row, index, error = found
+        column = _column(header, index) if row > 1 else _letter(index)
+        msg = f"cell holds the Excel error {error}; correct it or type the value"
+        raise InputError(msg, file=str(path), sheet=name, row=row, column=column)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → its part in the archive, from the workbook and its relationships."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in relations}
+    members = {}
+    for element in workbook.iter():
+        if _local(element.tag) == "sheet":
+            ids = [value for key, value in element.attrib.items() if _local(key) == "id"]
+            target = targets.get(ids[0] if ids else None, "")
+            member = target[1:] if target.startswith("/") else posixpath.join("xl", target)
+            members[element.get("name", "")] = posixpath.normpath(member)
+    return members
+
+
+def _first_error_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int, str] | None:
+    """The row, 0-based column and text of the first error cell of a sheet part."""
+    row, column = 0, -1
+    with archive.open(member) as stream:
+        for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+            tag = _local(element.tag)
+            if tag == "row" and event == "start":
+                row, column = int(element.get("r") or row + 1), -1
+            elif tag == "c" and event == "end":
+                row, column = _cell_position(element.get("r"), row, column)
+                if element.get("t") == "e":
+                    texts = [child.text for child in element if _local(child.tag) == "v"]
+                    return row, column, (texts[0] if texts else None) or "#ERROR"
+            elif tag == "row" and event == "end":
+                element.clear()
+    return None
+
+
+def _cell_position(reference: str | None, row: int, column: int) -> tuple[int, int]:
+    if reference:
+        with contextlib.suppress(CellCoordinatesException, ValueError):
+            found_row, found_column = coordinate_to_tuple(reference)
+            return found_row, found_column - 1
+    return row, column + 1
+
+
+# Writing
+
+
+def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write to a new file beside `path`, then rename it: readers never see half a file."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temporary.open("xb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        if isinstance(exc, OSError):
+            msg = f"cannot write the results file {path}: {exc.strerror or exc}"
+            raise ConfigError(msg) from exc
+        raise
+
+
+def _table(
+    sheet: Sheet, results: Mapping[tuple[str | None, int], Mapping[str, str]]
+) -> tuple[list[str], list[list[str]]]:
+    """The output's header and rows (blank ones too, numbered as in the input): the
+    input's columns with the result columns replaced in place or appended."""
+    headers = list(sheet.headers)
+    existing = {normalise(header): index for index, header in enumerate(headers)}
+    positions = {}
+    for name in RESULT_COLUMNS:
+        index = existing.get(normalise(name))
+        if index is None:
+            index = len(headers)
+            headers.append(name)
+        headers[index] = name
+        positions[name] = index
+    width, rows = len(headers), list[list[str]]()
+    for row in sheet.rows:
+        rows.extend([""] * width for _ in range(row.number - len(rows) - 2))
+        cells = list(row.cells[:width]) + [""] * (width - len(row.cells))
+        values = results.get((sheet.name, row.number), {})
+        for name, index in positions.items():
+            cells[index] = values.get(name, "")
+        rows.append(cells)
+    return headers, rows
+
+
+def _csv_safe(value: str) -> str:
+    if value.startswith(_FORMULA_START) or _NEUTRALISED.match(value):
+        return "'" + value
+    return value
+
+
+def _write_csv(
+    stream: IO[bytes],
+    sheet: Sheet,
+    results: Mapping[tuple[str | None, int], Mapping[str, str]],
+) -> None:
+    headers, rows = _table(sheet, results)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow([_csv_safe(cell) for cell in headers])
+    writer.writerows([_csv_safe(cell) for cell in cells] for cells in rows)
+    text.flush()
+    text.detach()
+
+
+def _write_xlsx(
+    stream: IO[bytes],
+    sheets: Sequence[Sheet],
+    results: Mapping[tuple[str | None, int], Mapping[str, str]],
+    summary: Sequence[Sequence[object]],
+) -> None:
+    # Write-only mode streams rows to disk: a 100,000-row sheet takes seconds, not minutes.
+    book = Workbook(write_only=True)
+    try:
+        for sheet in sheets:
+            headers, rows = _table(sheet, results)
+            _write_worksheet(book.create_sheet(sheet.name or "Requests"), headers, rows)
+        if summary:
+            _write_summary(book.create_sheet(TOOL_SHEETS[0]), summary)
+        book.save(stream)
+    except BaseException:
+        _discard_spools(book)
+        raise
+
+
+def _discard_spools(book: Workbook) -> None:
+    """Close and delete the temporary files openpyxl spools write-only sheets to (it
+    would delete them only at exit, and close them when garbage collected, by then
+    writing into a closed file)."""
+    for sheet in book.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None or not isinstance(sheet, WriteOnlyWorksheet):
+            continue
+        if not sheet.closed:
+            # Best effort while another exception is on its way out: it must not be hidden.
+            with contextlib.suppress(Exception):
+                sheet.close()
+        with contextlib.suppress(OSError):
+            os.remove(writer.out)
+
+
+def _write_worksheet(sheet: WriteOnlyWorksheet, headers: list[str], rows: list[list[str]]) -> None:
+    _fit_widths(sheet, [headers, *rows], wrapped={headers.index(name) for name in _WRAPPED})
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    sheet.append([_styled(sheet, header, font=bold) for header in headers])
+    result, wrapped = headers.index("result"), [headers.index(name) for name in _WRAPPED]
+    fills = {
+        value: PatternFill("solid", start_color=colour) for value, colour in _RESULT_COLOURS.items()
+    }
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for cells in rows:
+        out = [_xlsx_value(sheet, cell) for cell in cells]
+        if fill := fills.get(cells[result]):
+            out[result] = _styled(sheet, cells[result], fill=fill)
+        for index in wrapped:
+            if cells[index]:
+                out[index] = _styled(sheet, cells[index], alignment=wrap)
+        sheet.append(out)
+    # The stubs miss the attributes write-only sheets borrow from Worksheet._setup.
+    sheet.auto_filter.ref = f"A1:{_letter(len(headers) - 1)}{len(rows) + 1}"  # type: ignore[attr-defined]
+
+
+def _fit_widths(sheet: WriteOnlyWorksheet, table: list[list[str]], wrapped: set[int]) -> None:
+    """Column widths from the longest text (its longest line where text wraps), capped."""
+    for index, column in enumerate(zip(*table, strict=True)):
+        if index in wrapped:
+            longest = max(len(line) for cell in column for line in cell.splitlines() or [""])
+        else:
+            longest = max(map(len, column))
+        width = min(max(longest + 2, 8), _MAX_WIDTH)
+        sheet.column_dimensions[_letter(index)].width = width  # type: ignore[attr-defined]
+
+
+def _xlsx_text(value: str) -> str:
+    return _XLSX_ESCAPE.sub(lambda found: f"_x{ord(found.group()):04X}_", value)
+
+
+def _needs_text_cell(value: str) -> bool:
+    return value.startswith(_FORMULA_START) or value in _XLSX_NOT_TEXT
+
+
+def _xlsx_value(sheet: WriteOnlyWorksheet, value: str) -> _Written:
+    """A cell's text as openpyxl should get it: None when empty, and a text cell where
+    openpyxl would otherwise write a formula or an error."""
+    if not value:
+        return None
+    return _styled(sheet, value) if _needs_text_cell(value) else _xlsx_text(value)
+
+
+def _styled(
+    sheet: WriteOnlyWorksheet,
+    value: str,
+    *,
+    font: Font | None = None,
+    fill: PatternFill | None = None,
+    alignment: Alignment | None = None,
+) -> Cell:
+    """A text cell, never a formula; quotePrefix keeps Excel from evaluating it on edit."""
+    cell = WriteOnlyCell(sheet, _xlsx_text(value))
+    cell.data_type = "s"
+    if _needs_text_cell(value):
+        cell.quotePrefix = True
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
+
+
+def _write_summary(sheet: WriteOnlyWorksheet, summary: Sequence[Sequence[object]]) -> None:
+    """The summary rows as given; the first row, and each after an empty one, in bold
+    (the headings of its tables)."""
+    rows = [[_summary_value(value) for value in row] for row in summary]
+    texts = [["" if value is None else str(value) for value in row] for row in rows]
+    width = max(map(len, texts), default=0)
+    _fit_widths(sheet, [row + [""] * (width - len(row)) for row in texts], wrapped=set())
+    bold = Font(bold=True)
+    for number, row in enumerate(rows):
+        font = bold if number == 0 or not any(texts[number - 1]) else None
+        sheet.append([_summary_cell(sheet, value, font) for value in row])
+
+
+def _summary_value(value: object) -> str | int | float | None:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if value is None or isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+def _summary_cell(
+    sheet: WriteOnlyWorksheet, value: str | int | float | None, font: Font | None
+) -> _Written | int | float:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        plain = font is None and not _needs_text_cell(value)
+        return _xlsx_text(value) if plain else _styled(sheet, value, font=font)
+    if font is None:
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.font = font
+    return cell

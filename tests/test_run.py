@@ -1,0 +1,443 @@
+"""`resource-batch run` and `validate` end to end: real files in, the CLI, a sandbox over
+loopback HTTP, a results sheet out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import openpyxl
+import pytest
+
+from batch.sandbox.app import Faults
+
+DOC = "docs/registration.pdf"
+
+
+def hr_alpha(sender: str = "AcmeHR", **cells: str) -> dict[str, str]:
+    row = {
+        "type": "ALPHANUMERIC_REGISTRATION",
+        "countryCode": "HR",
+        "senderName": sender,
+        "companyName": "Acme d.o.o.",
+        "vatNumber": "HR12345678901",
+        "useCase": "Notifications",
+        "expectedMonthlyMessages": "50000",
+        "companyEmailAddresses": "contact@acme.hr; info@acme.hr",
+        "companyWebsite": "https://acme.hr",
+        "contactPhoneNumber": "+385911234567",
+        "companyRegistrationDocument": DOC,
+        "registrationConsent": "yes",
+    }
+    return {**row, **cells}
+
+
+def toll_free(quantity: str = "2", **cells: str) -> dict[str, str]:
+    row = {
+        "type": "NUMBER_PURCHASE",
+        "countryCode": "US",
+        "numberType": "TOLL_FREE_NUMBER",
+        "capabilities": "SMS",
+        "quantity": quantity,
+    }
+    return {**row, **cells}
+
+
+def hr_rcs(sender: str = "Acme RCS", **cells: str) -> dict[str, str]:
+    row = {
+        "type": "RCS_SENDER_LAUNCH",
+        "countryCode": "HR",
+        "senderName": sender,
+        "trafficOrigin": "LOCAL",
+        "excludedCarriers": "Telemach",
+        "legalBrandCompanyName": "Acme d.o.o.",
+        "contactPersonEmailAddresses": "ana.horvat@acme.hr",
+        "contactPersonPhoneNumber": "+385911234567",
+        "brandContactEmail": "ana.horvat@acme.hr",
+        "companyPhoneNumber": "+38512345678",
+        "attestationLetter": DOC,
+        "stopMessage": "Reply STOP to opt out.",
+        "agentUseCase": "Transactional",
+        "privacyPolicyUrl": "https://acme.hr/privacy",
+    }
+    return {**row, **cells}
+
+
+def stored_by_sender(batch) -> dict[str, dict]:
+    return {r.get("senderName") or r["id"]: r for r in batch.api.stored()}
+
+
+def test_each_type_is_submitted_with_typed_values(batch) -> None:
+    """One row of each type is SUBMITTED; the sandbox holds bodies typed as the spec wants."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(), toll_free(), hr_rcs()])
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in rows] == ["SUBMITTED"] * 3
+    stored = {r["id"]: r for r in batch.api.stored()}
+    assert set(stored) == {r["requestId"] for r in rows}
+    alpha = stored[rows[0]["requestId"]]
+    values = {item["key"]: item["value"] for item in alpha["requirements"]}
+    assert values["expectedMonthlyMessages"] == 50000
+    assert values["companyEmailAddresses"] == ["contact@acme.hr", "info@acme.hr"]
+    assert (
+        values["registrationConsent"] == "I consent that Infobip will do registration in my name."
+    )
+    assert len(values["companyRegistrationDocument"]) == 128
+    assert (
+        rows[0]["documentIds"]
+        == f"companyRegistrationDocument: {values['companyRegistrationDocument']}"
+    )
+    number = stored[rows[1]["requestId"]]
+    assert (number["quantity"], number["capabilities"], number["requirements"]) == (2, ["SMS"], [])
+    rcs = stored[rows[2]["requestId"]]
+    assert rcs["excludedCarriers"] == ["Telemach"] and rcs["trafficOrigin"] == "LOCAL"
+    assert rows[0]["requestStatus"] == "PENDING" and rows[0]["submittedAt"]
+
+
+def test_one_upload_per_distinct_file(batch) -> None:
+    """Each distinct file (by content, whatever its name) is uploaded once, however many rows."""
+    batch.document(DOC)
+    batch.document("docs/copy-of-registration.pdf")  # same bytes, other name
+    rows = [hr_rcs(f"Sender {i}") for i in range(3)] + [
+        hr_rcs("Sender 3", attestationLetter="docs/copy-of-registration.pdf")
+    ]
+    result = batch.run(str(batch.csv(rows)))
+    assert result.exit_code == 0, result.output
+    assert batch.api.calls()[("upload-document", 201)] == 1
+    letters = {
+        item["value"]
+        for r in batch.api.stored()
+        for item in r["requirements"]
+        if item["key"] == "attestationLetter"
+    }
+    assert len(letters) == 1
+
+
+def test_validate_sends_nothing(batch) -> None:
+    """`validate` checks every row and writes VALID/INVALID, but uploads and submits nothing."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(), hr_alpha("Other", vatNumber="HR1")])
+    result = batch.run("validate", str(path))
+    assert result.exit_code == 1, result.output
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in rows] == ["VALID", "INVALID"]
+    assert batch.api.stored() == []
+    calls = batch.api.calls()
+    assert not any(op in ("upload-document", "submit-resource-request") for op, _ in calls)
+
+
+@pytest.mark.parametrize(
+    ("cells", "column", "text"),
+    [
+        pytest.param({"companyName": ""}, "companyName", "required by Infobip", id="required"),
+        pytest.param({"companyName": "AB"}, "companyName", "at least 3 needed", id="min-length"),
+        pytest.param(
+            {"companyName": "A" * 101}, "companyName", "at most 100 allowed", id="max-length"
+        ),
+        pytest.param(
+            {"vatNumber": "HR1"}, "vatNumber", "does not have the expected format", id="pattern"
+        ),
+        pytest.param({"useCase": "Spam"}, "useCase", "is not one of", id="options"),
+        pytest.param(
+            {"registrationConsent": "no"}, "registrationConsent", "is not one of", id="consent"
+        ),
+        pytest.param(
+            {"expectedMonthlyMessages": "12.5"},
+            "expectedMonthlyMessages",
+            "not a whole number",
+            id="integer",
+        ),
+        pytest.param(
+            {"expectedMonthlyMessages": "10"},
+            "expectedMonthlyMessages",
+            "below the minimum 1000",
+            id="min-value",
+        ),
+        pytest.param(
+            {"expectedMonthlyMessages": "99999999"},
+            "expectedMonthlyMessages",
+            "above the maximum",
+            id="max-value",
+        ),
+        pytest.param(
+            {"companyEmailAddresses": "contact@acme.hr; nope"},
+            "companyEmailAddresses",
+            "not an email",
+            id="email",
+        ),
+        pytest.param({"companyWebsite": "acme"}, "companyWebsite", "not a web address", id="url"),
+        pytest.param(
+            {"contactPhoneNumber": "12"}, "contactPhoneNumber", "international format", id="gsm"
+        ),
+        pytest.param(
+            {"companyRegistrationDocument": "docs/missing.pdf"},
+            "companyRegistrationDocument",
+            "file not found",
+            id="document-missing",
+        ),
+        pytest.param(
+            {"companyRegistrationDocument": "../outside.pdf"},
+            "companyRegistrationDocument",
+            "points outside",
+            id="document-escape",
+        ),
+        pytest.param(
+            {"companyRegistrationDocument": "/etc/passwd"},
+            "companyRegistrationDocument",
+            "absolute path",
+            id="document-absolute",
+        ),
+        pytest.param(
+            {"companyRegistrationDocument": "docs/notes.txt"},
+            "companyRegistrationDocument",
+            "only these file types",
+            id="document-extension",
+        ),
+        pytest.param({"senderName": "AB"}, "senderName", "3 to 11", id="sender-short"),
+        pytest.param({"senderName": "Acme€Shop"}, "senderName", "GSM-7", id="sender-gsm7"),
+        pytest.param(
+            {"senderName": "12345"}, "senderName", "at least one letter", id="sender-letter"
+        ),
+        pytest.param({"countryCode": "XX"}, "countryCode", "ISO 3166", id="country"),
+        pytest.param({"trafficType": "SPAM"}, "trafficType", "is not one of", id="enum"),
+        pytest.param(
+            {"additionalContactEmails": "a@x.io;b@x.io;c@x.io;d@x.io"},
+            "additionalContactEmails",
+            "at most 3",
+            id="contact-emails",
+        ),
+        pytest.param({"type": "FAX"}, "type", "not a request type", id="type"),
+        pytest.param(
+            {"countryCode": "US"},
+            "countryCode",
+            "Infobip offers no alphanumeric registration in US",
+            id="unavailable",
+        ),
+    ],
+)
+def test_each_rule_makes_the_row_invalid(batch, cells, column, text) -> None:
+    """Each validation rule marks the row INVALID with a message naming its column."""
+    batch.document(DOC)
+    batch.document("docs/notes.txt", b"notes")
+    (batch.folder.parent / "outside.pdf").write_bytes(b"%PDF")
+    path = batch.csv([hr_alpha(**cells)])
+    result = batch.run("validate", str(path))
+    assert result.exit_code == 1, result.output
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "INVALID"
+    assert any(line.startswith(column) and text in line for line in row["errors"].splitlines()), (
+        row["errors"]
+    )
+
+
+def test_all_problems_of_a_row_at_once(batch) -> None:
+    """A row with several problems lists every one of them."""
+    path = batch.csv([hr_alpha(vatNumber="HR1", useCase="Spam", companyRegistrationDocument="")])
+    batch.run("validate", str(path))
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    columns = [line.split(":")[0].split(" (")[0] for line in row["errors"].splitlines()]
+    assert columns == ["vatNumber", "useCase", "companyRegistrationDocument"]
+    assert row["errors"].startswith("vatNumber (VAT Number): ")
+
+
+def test_symlink_escape_is_refused(batch) -> None:
+    """A document path through a symlink that leaves the folder is refused."""
+    outside = batch.folder.parent / "secret.pdf"
+    outside.write_bytes(b"%PDF")
+    (batch.folder / "docs").mkdir()
+    (batch.folder / "docs" / "link.pdf").symlink_to(outside)
+    path = batch.csv([hr_alpha(companyRegistrationDocument="docs/link.pdf")])
+    batch.run("validate", str(path))
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert "points outside" in row["errors"]
+
+
+def test_unknown_columns_are_warned_and_not_sent(batch) -> None:
+    """A filled column that is no requirement of the row's offer is a warning, not sent."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(favouriteColour="teal"), toll_free(senderName="Ignored")])
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    alpha, number = batch.results(path.with_name("requests.results.csv"))
+    assert (
+        alpha["result"] == "SUBMITTED" and "favouriteColour: not a requirement" in alpha["warnings"]
+    )
+    assert "senderName: not used for a number purchase" in number["warnings"]
+    for stored in batch.api.stored():
+        assert "favouriteColour" not in {item["key"] for item in stored["requirements"]}
+
+
+def test_duplicates(batch) -> None:
+    """Two rows asking for the same thing: the later is DUPLICATE and not sent."""
+    path = batch.csv([toll_free(), toll_free(), toll_free(quantity="3")])
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in rows] == ["SUBMITTED", "DUPLICATE", "SUBMITTED"]
+    assert "row 2" in rows[1]["errors"]
+    assert len(batch.api.stored()) == 2
+
+
+def test_pending_cap_defers(batch) -> None:
+    """Past Infobip's pending cap for alphanumeric senders, rows are DEFERRED, not FAILED."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(f"Acme{i}") for i in range(3)])
+    result = batch.run(str(path))
+    assert result.exit_code == 1
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert sorted(r["result"] for r in rows) == ["DEFERRED", "SUBMITTED", "SUBMITTED"]
+    assert "RR-ALPHA-SS-LIMIT400" in next(r["errors"] for r in rows if r["result"] == "DEFERRED")
+
+
+def test_results_keep_every_row_and_column(batch) -> None:
+    """Results keep the input's columns in order and its blank rows, then the result columns."""
+    path = batch.folder / "requests.csv"
+    path.write_text(
+        "Reference;Type;Country Code;Number Type;Capabilities;Quantity;Notes\n"
+        'R1;NUMBER_PURCHASE;US;TOLL_FREE_NUMBER;SMS;1;=HYPERLINK("x")\n'
+        ";;;;;;\n"
+        "R2;NUMBER_PURCHASE;US;TOLL_FREE_NUMBER;SMS,VOICE;2;\n",
+        encoding="utf-8",
+    )
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before, "the input is never modified"
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert list(rows[0]) == [
+        "Reference",
+        "Type",
+        "Country Code",
+        "Number Type",
+        "Capabilities",
+        "Quantity",
+        "Notes",
+        "result",
+        "requestId",
+        "requestStatus",
+        "errors",
+        "warnings",
+        "documentIds",
+        "submittedAt",
+    ]
+    assert [r["Reference"] for r in rows] == ["R1", "", "R2"]
+    assert [r["result"] for r in rows] == ["SUBMITTED", "", "SUBMITTED"]
+    assert rows[0]["Notes"] == '\'=HYPERLINK("x")', "formula-looking values are neutralised"
+
+
+def test_xlsx_in_xlsx_out(batch) -> None:
+    """An .xlsx input gives an .xlsx results workbook: frozen header, filter, Summary sheet."""
+    path = batch.folder / "requests.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "NUMBER_PURCHASE"
+    sheet.append(["countryCode", "numberType", "capabilities", "quantity"])
+    sheet.append(["US", "TOLL_FREE_NUMBER", "SMS", 2])
+    book.save(path)
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    out = openpyxl.load_workbook(path.with_name("requests.results.xlsx"))
+    assert out.sheetnames == ["NUMBER_PURCHASE", "Summary"]
+    results = out["NUMBER_PURCHASE"]
+    assert results.freeze_panes == "A2" and results.auto_filter.ref
+    header = [c.value for c in results[1]]
+    assert header[4:6] == ["result", "requestId"]
+    assert results.cell(2, 5).value == "SUBMITTED"
+    summary = [[c.value for c in row] for row in out["Summary"].iter_rows()]
+    assert ["SUBMITTED", 1] in summary
+
+
+def test_no_credentials_exit_2(batch) -> None:
+    """Without credentials or --sandbox the run stops at once with exit 2 saying what to set."""
+    path = batch.csv([toll_free()])
+    result = batch.run(str(path), env={"INFOBIP_BASE_URL": "", "INFOBIP_API_KEY": ""})
+    assert result.exit_code == 2
+    assert "set INFOBIP_BASE_URL and INFOBIP_API_KEY" in result.output
+    assert "--sandbox" in result.output
+
+
+def test_wrong_key_exit_3_nothing_sent(batch) -> None:
+    """A refused key stops the run with exit 3; nothing is submitted, no results file is left."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha()])
+    result = batch.run(str(path), env={"INFOBIP_API_KEY": "wrong-key"})
+    assert result.exit_code == 3
+    assert "refused the credentials" in result.output
+    assert "wrong-key" not in result.output
+    assert batch.api.stored() == []
+    assert not path.with_name("requests.results.csv").exists()
+
+
+def test_unreadable_input_exit_2(batch) -> None:
+    """An input that is not a spreadsheet stops with exit 2 naming the file."""
+    path = batch.folder / "requests.xlsx"
+    path.write_text("not a workbook")
+    result = batch.run(str(path))
+    assert result.exit_code == 2
+    assert str(path) in result.output
+
+
+def test_throttling_is_waited_out(make_api, tmp_path) -> None:
+    """429s (extra ones, on top of the limits) are retried: every row still SUBMITTED once."""
+    from tests.conftest import Batch
+
+    batch = Batch(make_api(rate_limits=False, faults=Faults(throttle_rate=0.4)), tmp_path)
+    path = batch.csv([toll_free(str(q)) for q in range(1, 11)])
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    assert len(batch.api.stored()) == 10
+    assert batch.api.calls()[("submit-resource-request", 429)] > 0
+
+
+def test_server_errors_on_submit_are_uncertain_never_resent(make_api, tmp_path) -> None:
+    """A 500 or dropped connection on submit leaves the row UNCERTAIN; it is not sent twice."""
+    from tests.conftest import Batch
+
+    batch = Batch(
+        make_api(rate_limits=False, check=False, faults=Faults(fail_rate=0.3, drop_rate=0.2)),
+        tmp_path,
+    )
+    path = batch.csv([toll_free(str(q)) for q in range(1, 31)])
+    result = batch.run(str(path))
+    rows = batch.results(path.with_name("requests.results.csv"))
+    results = {r["result"] for r in rows}
+    assert results <= {"SUBMITTED", "UNCERTAIN"} and "UNCERTAIN" in results, result.output
+    submitted = {r["requestId"] for r in rows if r["result"] == "SUBMITTED"}
+    assert submitted <= {r["id"] for r in batch.api.stored()}
+    attempts = sum(n for (op, _), n in batch.api.calls().items() if op == "submit-resource-request")
+    assert attempts == 30, "one POST per row: a failed submit is never repeated"
+    assert result.exit_code == 1
+
+
+def test_accepted_then_timed_out_is_uncertain(make_api, tmp_path) -> None:
+    """A submit stored by Infobip whose answer never comes is UNCERTAIN, and stored once."""
+    from tests.conftest import Batch
+
+    batch = Batch(make_api(rate_limits=False, faults=Faults(accept_timeout_rate=1.0)), tmp_path)
+    (tmp_path / "config.toml").write_text("read_timeout = 1\n")
+    path = batch.csv([toll_free()])
+    result = batch.run(str(path), "--config", str(tmp_path / "config.toml"))
+    assert result.exit_code == 1
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "UNCERTAIN" and "may or may not" in row["errors"]
+    assert len(batch.api.stored()) == 1
+
+
+def test_requirements_are_cached(batch) -> None:
+    """A second run reuses the cached requirements; --refresh-requirements asks again."""
+    path = batch.csv([toll_free()])
+    for args in ((), (), ("--refresh-requirements",)):
+        assert batch.run("validate", str(path), *args).exit_code == 0
+    assert batch.api.calls()[("resources-requirements-lookup", 200)] == 2
+
+
+def test_json_logs_name_each_row(batch) -> None:
+    """With --log-format json every row outcome is one JSON line with row and result."""
+    path = batch.csv([toll_free(), toll_free("0")])
+    result = batch.run("validate", str(path), "--log-format", "json")
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    outcomes = {line["row"]: line["result"] for line in lines if "result" in line and "row" in line}
+    assert outcomes == {2: "VALID", 3: "INVALID"}
+    assert "sandbox-key" not in result.output

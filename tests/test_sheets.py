@@ -1,0 +1,696 @@
+"""Reading request sheets as text and writing the results sheet, on real files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from openpyxl.styles import Font
+
+from batch import sheets
+from batch.errors import ConfigError, InputError
+from batch.sheets import RESULT_COLUMNS, Row, Sheet, read_sheets, write_results
+
+LOL = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol;" if i == 1 else f"&lol{i - 1};") * 10}">' for i in range(1, 10)
+    )
+    + "]>\n"
+)
+
+
+def new_book(*titles: str) -> tuple[openpyxl.Workbook, list[Any]]:
+    """An empty workbook with the sheets named."""
+    book = openpyxl.Workbook()
+    book.remove(book.worksheets[0])
+    return book, [book.create_sheet(title) for title in titles]
+
+
+def write_xlsx(path: Path, sheets_rows: dict[str, list[list[Any]]]) -> Path:
+    """A workbook as openpyxl writes it, one sheet per item, cells typed as given."""
+    book, found = new_book(*sheets_rows)
+    for sheet, rows in zip(found, sheets_rows.values(), strict=True):
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def rezip(source: Path, target: Path, changes: dict[str, bytes]) -> Path:
+    """A copy of a workbook with some of its parts replaced or added."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            new.writestr(name, changes.get(name, old.read(name)))
+        for name, data in changes.items():
+            if name not in old.namelist():
+                new.writestr(name, data)
+    return target
+
+
+def sheet_xml(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("xl/worksheets/sheet1.xml").decode()
+
+
+def only(path: Path) -> Sheet:
+    [sheet] = read_sheets(path)
+    return sheet
+
+
+def cells(sheet: Sheet) -> list[tuple[str, ...]]:
+    return [row.cells for row in sheet.rows]
+
+
+def refused(path: Path) -> str:
+    with pytest.raises(InputError) as caught:
+        read_sheets(path)
+    return str(caught.value)
+
+
+# CSV in
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"name,phone\r\nAna,00385\r\n", id="comma-crlf"),
+        pytest.param(b"name;phone\nAna;00385\n", id="semicolon-lf"),
+        pytest.param(b"\xef\xbb\xbfname;phone\r\nAna;00385", id="bom-semicolon-no-final-newline"),
+        pytest.param(b'\xef\xbb\xbf"name",phone\r\n"Ana",00385\r\n', id="bom-comma-quoted"),
+    ],
+)
+def test_csv_dialects(tmp_path: Path, raw: bytes) -> None:
+    """Comma and semicolon files, with or without a BOM, read as the same text."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(raw)
+    sheet = only(path)
+    assert (sheet.name, sheet.headers, cells(sheet)) == (
+        None,
+        ("name", "phone"),
+        [("Ana", "00385")],
+    )
+    assert sheet.rows[0] == Row(None, 2, ("Ana", "00385"))
+
+
+def test_csv_quoted_newlines_and_delimiters(tmp_path: Path) -> None:
+    """Quoted fields keep their newlines, delimiters and quotes; rows count records."""
+    path = tmp_path / "in.csv"
+    text = 'a;b;c\n"line 1\nline 2";"x;y";"say ""hi"""\n1,5;2;3\n'
+    path.write_text(text, encoding="utf-8")
+    sheet = only(path)
+    assert sheet.headers == ("a", "b", "c")
+    assert cells(sheet) == [("line 1\nline 2", "x;y", 'say "hi"'), ("1,5", "2", "3")]
+    assert [row.number for row in sheet.rows] == [2, 3]
+
+
+def test_csv_short_rows_padded_and_blank_rows_kept(tmp_path: Path) -> None:
+    """Short rows are padded, inner blank rows kept, trailing ones and columns dropped."""
+    path = tmp_path / "in.csv"
+    path.write_text("a,b,,\nx\n\n,\ny,z,,\n,,,\n\n", encoding="utf-8")
+    sheet = only(path)
+    assert sheet.headers == ("a", "b")
+    assert cells(sheet) == [("x", ""), ("", ""), ("", ""), ("y", "z")]
+    assert [row.blank for row in sheet.rows] == [False, True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(
+            "a,b\nok,fine\nAna,caf\xe9\n".encode("latin-1"),
+            "row 3, column 'b': is not UTF-8 text (byte 0xE9)",
+            id="latin-1",
+        ),
+        pytest.param(
+            b'a,b\n"multi\nline",x\x00y\n',
+            "row 2, column 'b': cell holds a NUL byte",
+            id="nul",
+        ),
+        pytest.param(
+            b"a,b\n1,2\n3,4,5\n",
+            "row 3: has 3 cells but the header has 2",
+            id="extra-cells",
+        ),
+        pytest.param("a;b\n".encode("utf-16"), ": is UTF-16 text", id="utf-16"),
+        pytest.param(b"PK\x03\x04\x14\x00", "is an Excel workbook, not CSV", id="zip"),
+        pytest.param(b"", ": is empty", id="empty"),
+        pytest.param(b"\xef\xbb\xbf\r\n,,\r\n", ": is empty", id="blank"),
+        pytest.param(b"\nname\nAna\n", "row 1 is empty", id="no-header"),
+    ],
+)
+def test_csv_refused(tmp_path: Path, raw: bytes, expected: str) -> None:
+    """Undecodable, NUL-holding, over-wide and empty CSV files name where to look."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(raw)
+    message = refused(path)
+    assert expected in message
+    assert message.startswith(str(path))
+    if "UTF-" in expected:
+        assert "CSV UTF-8" in message
+
+
+def test_csv_extra_empty_cells_allowed(tmp_path: Path) -> None:
+    """Trailing empty cells beyond the header, as spreadsheets export them, are fine."""
+    path = tmp_path / "in.csv"
+    path.write_text("a,b\n1,2,,\n", encoding="utf-8")
+    assert cells(only(path)) == [("1", "2")]
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param(40_000, id="over-excel-limit"),
+        pytest.param(200_000, id="over-csv-module-limit"),
+    ],
+)
+def test_csv_huge_cell(tmp_path: Path, size: int) -> None:
+    """A cell over Excel's 32,767 characters names its row and column."""
+    path = tmp_path / "in.csv"
+    path.write_text(f'a,b,c\n1,2,3\n4,"{"x," * (size // 2)}",6\n', encoding="utf-8")
+    assert "row 3, column 'b': cell is longer than 32,767 characters" in refused(path)
+
+
+# XLSX in
+
+
+def test_xlsx_values_as_text(tmp_path: Path) -> None:
+    """Numbers, dates and booleans stored by Excel come back as the text typed."""
+    row = [
+        385911234567,
+        385911234567.0,
+        "00123",
+        dt.date(2024, 2, 29),
+        dt.datetime(2024, 2, 29, 13, 45, 7),
+        dt.datetime(2024, 2, 29),
+        dt.time(8, 30),
+        True,
+        False,
+        1e20,
+        0.1,
+        1e-7,
+        -42,
+        " spaced ",
+    ]
+    headers = [f"h{i}" for i in range(len(row))]
+    path = write_xlsx(tmp_path / "in.xlsx", {"Requests": [headers, row]})
+    assert cells(only(path)) == [
+        (
+            "385911234567",
+            "385911234567",
+            "00123",
+            "2024-02-29",
+            "2024-02-29 13:45:07",
+            "2024-02-29",
+            "08:30:00",
+            "TRUE",
+            "FALSE",
+            "100000000000000000000",
+            "0.1",
+            "0.0000001",
+            "-42",
+            " spaced ",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(12345678901234567890.0, "12345678901234567000", id="beyond-2**53"),
+        pytest.param(1.5e300, "15" + "0" * 299, id="huge"),
+        pytest.param(2.5, "2.5", id="fraction"),
+        pytest.param(-0.0, "0", id="negative-zero"),
+        pytest.param(dt.datetime(2024, 1, 1, 23, 59, 59, 999_999), "2024-01-02", id="rounded"),
+        pytest.param(dt.timedelta(days=1, hours=2), "1 day, 2:00:00", id="duration"),
+        pytest.param(dt.time(23, 59, 59, 600_000), "00:00:00", id="time-rounded"),
+        pytest.param(10**20, "100000000000000000000", id="int"),
+    ],
+)
+def test_cell_text_edges(value: Any, expected: str) -> None:
+    """Floats never come out in exponent form; times round to the second."""
+    assert sheets._cell_text(value) == expected
+
+
+def test_xlsx_sheets_in_order_skipping_empty_and_tool_sheets(tmp_path: Path) -> None:
+    """Every sheet but empty ones and the tool's Summary, in workbook order."""
+    path = write_xlsx(
+        tmp_path / "in.xlsx",
+        {
+            "NUMBER_PURCHASE": [["countryCode"], ["HR"]],
+            "Empty": [],
+            "Summary": [["result", "count"], ["SUBMITTED", 3]],
+            "ALPHANUMERIC_REGISTRATION": [["countryCode", "senderName"], ["DE", "Acme"]],
+        },
+    )
+    found = read_sheets(path)
+    assert [sheet.name for sheet in found] == ["NUMBER_PURCHASE", "ALPHANUMERIC_REGISTRATION"]
+    assert found[1].rows == (Row("ALPHANUMERIC_REGISTRATION", 2, ("DE", "Acme")),)
+
+
+def test_xlsx_blank_rows_kept_inside_dropped_at_end(tmp_path: Path) -> None:
+    """Blank rows in between keep row numbers; trailing ones and blank columns go."""
+    path = tmp_path / "in.xlsx"
+    book, [sheet] = new_book("Sheet")
+    sheet.append(["a", "b", None])
+    sheet.append(["1", None, None])
+    sheet.append([])
+    sheet.append(["  ", None, None])
+    sheet.append(["4", "x", None])
+    sheet["C9"] = "   "
+    for number in range(10, 200):
+        sheet.cell(row=number, column=1).font = Font(bold=True)
+    book.save(path)
+    found = only(path)
+    assert found.headers == ("a", "b")
+    assert [(row.number, row.cells, row.blank) for row in found.rows] == [
+        (2, ("1", ""), False),
+        (3, ("", ""), True),
+        (4, ("", ""), True),
+        (5, ("4", "x"), False),
+    ]
+
+
+def test_xlsx_padded_with_formatted_empty_rows(tmp_path: Path) -> None:
+    """A sheet padded with 200,000 formatted, empty rows reads fast and ends at its data."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"Sheet": [["a", "b"], ["x", "y"]]})
+    padding = "".join(
+        f'<row r="{n}" s="1" customFormat="1"><c r="A{n}" s="1"/><c r="B{n}" s="1"/></row>'
+        for n in range(3, 200_003)
+    )
+    xml = sheet_xml(base).replace("</sheetData>", padding + "</sheetData>")
+    path = rezip(base, tmp_path / "padded.xlsx", {"xl/worksheets/sheet1.xml": xml.encode()})
+    started = time.perf_counter()
+    assert cells(only(path)) == [("x", "y")]
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [["countryCode", "senderName"], ["HR", "Acme"], ["DE", "Beta"]],
+            None,
+            id="clean",
+        ),
+        pytest.param(
+            [["Country Code", "senderName", "country_code"], ["HR", "Acme", "DE"]],
+            "sheet 'S', row 1: duplicate column 'Country Code' (column A) and 'country_code' "
+            "(column C)",
+            id="duplicate",
+        ),
+        pytest.param(
+            [["countryCode", None, "senderName"], ["HR", "stray", "Acme"]],
+            "sheet 'S': column B has values but no header",
+            id="missing-header",
+        ),
+        pytest.param(
+            [[None, None], ["HR", "Acme"]],
+            "sheet 'S': row 1 is empty: the first row must hold the column names",
+            id="blank-header-row",
+        ),
+        pytest.param(
+            [["countryCode", "senderName"], ["HR", "Acme", "stray"]],
+            "sheet 'S': column C has values but no header",
+            id="beyond-header",
+        ),
+    ],
+)
+def test_xlsx_headers(tmp_path: Path, rows: list[list[Any]], expected: str | None) -> None:
+    """Headers must be unique after normalising, and every column with data needs one."""
+    path = write_xlsx(tmp_path / "in.xlsx", {"S": rows})
+    if expected is None:
+        assert only(path).headers == ("countryCode", "senderName")
+    else:
+        assert expected in refused(path)
+
+
+def test_blank_header_column_without_values_is_kept(tmp_path: Path) -> None:
+    """An empty, unnamed column between named ones stays, so columns keep their places."""
+    path = write_xlsx(tmp_path / "in.xlsx", {"S": [["a", None, "c"], ["1", None, "3"]]})
+    assert only(path).headers == ("a", "", "c")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [pytest.param("#N/A", id="na"), pytest.param("#DIV/0!", id="div0")],
+)
+def test_xlsx_error_cells(tmp_path: Path, error: str) -> None:
+    """An Excel error value (read by calamine as empty) names its sheet, row and column."""
+    path = tmp_path / "in.xlsx"
+    book, [sheet] = new_book("Requests")
+    sheet.append(["countryCode", "senderName"])
+    sheet.append(["HR", "Acme"])
+    sheet.append(["DE", error])
+    book.save(path)
+    assert 't="e"' in sheet_xml(path)
+    message = refused(path)
+    assert f"sheet 'Requests', row 3, column 'senderName': cell holds the Excel error {error}" in (
+        message
+    )
+
+
+def test_xlsx_huge_cell(tmp_path: Path) -> None:
+    """A cell over Excel's own limit, as other tools can write, is refused."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a", "b"], ["1", "x"]]})
+    xml = sheet_xml(base).replace("<t>x</t>", f"<t>{'x' * 40_000}</t>")
+    path = rezip(base, tmp_path / "in.xlsx", {"xl/worksheets/sheet1.xml": xml.encode()})
+    assert "sheet 'S', row 2, column 'b': cell is longer than 32,767" in refused(path)
+
+
+# Hostile and unreadable files
+
+
+def test_not_a_workbook(tmp_path: Path) -> None:
+    """A text file renamed .xlsx is refused as not a workbook."""
+    path = tmp_path / "in.xlsx"
+    path.write_text("name,phone\nAna,1\n", encoding="utf-8")
+    assert refused(path) == f"{path}: {sheets._NOT_XLSX}"
+
+
+def test_truncated_workbook(tmp_path: Path) -> None:
+    """A workbook cut short is refused as damaged."""
+    whole = write_xlsx(tmp_path / "whole.xlsx", {"S": [["a"], ["b"]]})
+    path = tmp_path / "in.xlsx"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert "is not a valid .xlsx workbook (it may be damaged" in refused(path)
+
+
+def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    """A zip without a workbook part (a .docx renamed, say) is refused."""
+    path = tmp_path / "in.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("word/document.xml", "<document/>")
+    assert "is not a valid .xlsx workbook" in refused(path)
+
+
+def test_corrupt_member(tmp_path: Path) -> None:
+    """A member whose bytes do not match its checksum is refused before calamine runs."""
+    whole = write_xlsx(tmp_path / "whole.xlsx", {"S": [["header"], ["value" * 50]]})
+    data = bytearray(whole.read_bytes())
+    at = data.index(b"xl/worksheets/sheet1.xml") + 40
+    data[at : at + 8] = bytes(8)
+    path = tmp_path / "in.xlsx"
+    path.write_bytes(bytes(data))
+    assert "is not a valid .xlsx workbook" in refused(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "expected"),
+    [
+        pytest.param(
+            "in.xlsx",
+            b"EncryptionInfo".decode().encode("utf-16-le") + "EncryptedPackage".encode("utf-16-le"),
+            "is password-protected; remove the password (File > Info > Protect Workbook)",
+            id="encrypted",
+        ),
+        pytest.param(
+            "in.xlsx", "Workbook".encode("utf-16-le"), "Excel 97-2003 (.xls)", id="xls-renamed"
+        ),
+        pytest.param("in.xls", b"", ".xls is not supported; save the workbook as .xlsx", id="xls"),
+    ],
+)
+def test_ole2_files(tmp_path: Path, name: str, body: bytes, expected: str) -> None:
+    """Password-protected workbooks and legacy .xls files each get their own advice."""
+    path = tmp_path / name
+    path.write_bytes(sheets._OLE2 + bytes(504) + body + bytes(512))
+    assert expected in refused(path)
+
+
+def test_zip_bomb_ratio(tmp_path: Path) -> None:
+    """A big part packed a thousand times smaller is refused before it is unpacked."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a"], ["b"]]})
+    path = rezip(base, tmp_path / "bomb.xlsx", {"xl/sharedStrings.xml": bytes(60 << 20)})
+    started = time.perf_counter()
+    assert "unpacks to 60 MB" in refused(path)
+    assert "zip bomb" in refused(path)
+    assert time.perf_counter() - started < 2
+
+
+def test_zip_bomb_total(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workbook unpacking to more than the limit in all is refused."""
+    monkeypatch.setattr(sheets, "_MAX_UNPACKED", 1 << 20)
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a"], ["b"]]})
+    path = rezip(base, tmp_path / "big.xlsx", {"xl/media/padding.xml": os.urandom(2 << 20)})
+    assert "unpacks to 2 MB, more than the 1 MB allowed; it may be a zip bomb" in refused(path)
+
+
+@pytest.mark.parametrize(
+    "part",
+    [pytest.param("xl/worksheets/sheet1.xml", id="sheet"), pytest.param("shared", id="shared")],
+)
+def test_billion_laughs(tmp_path: Path, part: str) -> None:
+    """Entity declarations (billion laughs) are refused quickly, never expanded."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a"], ["b"]]})
+    if part == "shared":
+        changes = {
+            "xl/sharedStrings.xml": (
+                LOL + '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                'count="1" uniqueCount="1"><si><t>&lol9;</t></si></sst>'
+            ).encode()
+        }
+        part = "xl/sharedStrings.xml"
+    else:
+        xml = sheet_xml(base).replace("<t>b</t>", "<t>&lol9;</t>")
+        changes = {part: (LOL + xml).encode()}
+    path = rezip(base, tmp_path / "lol.xlsx", changes)
+    started = time.perf_counter()
+    assert f"its part {part} has a DTD or XML entity declarations" in refused(path)
+    assert time.perf_counter() - started < 1
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("missing.csv", "does not exist", id="missing"),
+        pytest.param("folder.xlsx", "is a directory", id="directory"),
+        pytest.param("in.ods", "only .csv and .xlsx are supported, not .ods", id="suffix"),
+        pytest.param("in", "only .csv and .xlsx are supported", id="no-suffix"),
+    ],
+)
+def test_unreadable_paths(tmp_path: Path, name: str, expected: str) -> None:
+    """Missing files, folders and unknown formats are refused with the path named."""
+    (tmp_path / "folder.xlsx").mkdir()
+    (tmp_path / "in.ods").write_bytes(b"x")
+    (tmp_path / "in").write_bytes(b"x")
+    message = refused(tmp_path / name)
+    assert message.startswith(str(tmp_path / name))
+    assert expected in message
+
+
+# Writing
+
+
+def request_sheet(name: str | None = None) -> Sheet:
+    rows = [
+        Row(name, 2, ("HR", "=1+2", "00385")),
+        Row(name, 3, ("", "", "")),
+        Row(name, 4, ("DE", "+385911234567", "@SUM(A1)")),
+        Row(name, 5, ("-5", "'=quoted", "#N/A")),
+        Row(name, 6, ("tab\tin", "\tlead", "ctrl\x01 _x0041_")),
+    ]
+    return Sheet(name, ("countryCode", "senderName", "phone"), tuple(rows))
+
+
+RESULTS = {
+    (None, 2): {"result": "SUBMITTED", "requestId": "r-1", "errors": "", "warnings": "w"},
+    (None, 4): {"result": "INVALID", "errors": '=HYPERLINK("x")\nsecond problem'},
+    (None, 5): {"result": "DUPLICATE"},
+    ("Requests", 2): {"result": "SUBMITTED", "requestId": "r-1", "warnings": "w"},
+    ("Requests", 4): {"result": "INVALID", "errors": '=HYPERLINK("x")\nsecond problem'},
+    ("Requests", 5): {"result": "DUPLICATE"},
+}
+
+
+@pytest.mark.parametrize(
+    "suffix", [pytest.param(".csv", id="csv"), pytest.param(".xlsx", id="xlsx")]
+)
+def test_round_trip(tmp_path: Path, suffix: str) -> None:
+    """Every row, blank ones too, and every value, formula-looking ones too, reads back."""
+    name = None if suffix == ".csv" else "Requests"
+    path = tmp_path / f"out{suffix}"
+    write_results(path, [request_sheet(name)], RESULTS)
+    back = only(path)
+    assert back.headers == ("countryCode", "senderName", "phone", *RESULT_COLUMNS)
+    assert [row.number for row in back.rows] == [2, 3, 4, 5, 6]
+    for before, after in zip(request_sheet(name).rows, back.rows, strict=True):
+        assert after.cells[:3] == before.cells
+    assert back.rows[0].cells[3:6] == ("SUBMITTED", "r-1", "")
+    assert back.rows[2].cells[6] == '=HYPERLINK("x")\nsecond problem'
+    assert back.rows[1].cells[3:] == ("",) * len(RESULT_COLUMNS)
+
+
+def test_csv_output_format(tmp_path: Path) -> None:
+    """CSV results are UTF-8 with a BOM, comma separated, CRLF, formulas neutralised."""
+    path = tmp_path / "out.csv"
+    write_results(path, [request_sheet()], RESULTS)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfcountryCode,senderName,phone,result,")
+    lines = raw.decode("utf-8-sig").split("\r\n")
+    assert lines[1] == "HR,'=1+2,00385,SUBMITTED,r-1,,,w,,"
+    assert lines[3].startswith("DE,'+385911234567,'@SUM(A1),INVALID")
+    assert lines[4].startswith("'-5,''=quoted,#N/A,DUPLICATE")
+
+
+def test_xlsx_formulas_written_as_text(tmp_path: Path) -> None:
+    """Formula-looking values are text cells with a quote prefix, never formulas."""
+    path = tmp_path / "out.xlsx"
+    write_results(path, [request_sheet("Requests")], RESULTS)
+    sheet = openpyxl.load_workbook(path)["Requests"]
+    for ref, value in [("B2", "=1+2"), ("B4", "+385911234567"), ("C4", "@SUM(A1)"), ("A5", "-5")]:
+        assert (sheet[ref].value, sheet[ref].data_type, sheet[ref].quotePrefix) == (
+            value,
+            "s",
+            True,
+        )
+    assert (sheet["C5"].value, sheet["C5"].data_type) == ("#N/A", "s")
+    assert sheet["G4"].value == '=HYPERLINK("x")\nsecond problem'
+    assert sheet["G4"].data_type == "s"
+    assert "<f>" not in sheet_xml(path)
+
+
+def test_xlsx_presentation(tmp_path: Path) -> None:
+    """Bold frozen header, autofilter, coloured results, fitted widths, wrapped errors,
+    and a Summary sheet with its headings in bold."""
+    path = tmp_path / "out.xlsx"
+    summary: list[list[object]] = [
+        ["result", "rows"],
+        ["SUBMITTED", 1],
+        ["INVALID", 1],
+        ["=bad", None],
+        [],
+        ["Country", "Rows"],
+        ["HR", 2.5],
+    ]
+    write_results(path, [request_sheet("Requests")], RESULTS, summary=summary)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Requests", "Summary"]
+    sheet = book["Requests"]
+    assert all(cell.font.bold for cell in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:J6"
+    colours = {sheet[f"D{n}"].value: sheet[f"D{n}"].fill.fgColor.rgb for n in (2, 4, 5)}
+    assert colours == {"SUBMITTED": "00C6EFCE", "INVALID": "00FFC7CE", "DUPLICATE": "00D9D9D9"}
+    assert sheet["G4"].alignment.wrap_text
+    assert sheet.column_dimensions["B"].width == len("+385911234567") + 2
+    assert sheet.column_dimensions["G"].width == len('=HYPERLINK("x")') + 2
+    rows = [[cell.value for cell in row] for row in book["Summary"].iter_rows()]
+    assert rows == [
+        ["result", "rows"],
+        ["SUBMITTED", 1],
+        ["INVALID", 1],
+        ["=bad", None],
+        [None, None],
+        ["Country", "Rows"],
+        ["HR", 2.5],
+    ]
+    bold = [book["Summary"][f"A{n}"].font.bold for n in range(1, 8)]
+    assert bold == [True, False, False, False, False, True, False]
+    assert book["Summary"]["A4"].data_type == "s"
+
+
+def test_csv_input_written_as_xlsx(tmp_path: Path) -> None:
+    """A CSV's sheet (no name) becomes the Requests sheet of an .xlsx."""
+    path = tmp_path / "out.xlsx"
+    write_results(path, [request_sheet()], RESULTS)
+    assert [sheet.name for sheet in read_sheets(path)] == ["Requests"]
+
+
+@pytest.mark.parametrize(
+    "suffix", [pytest.param(".csv", id="csv"), pytest.param(".xlsx", id="xlsx")]
+)
+def test_result_columns_replaced_on_resubmit(tmp_path: Path, suffix: str) -> None:
+    """A results file read back and written again keeps one set of result columns."""
+    source = tmp_path / f"in{suffix}"
+    first = tmp_path / f"in.results{suffix}"
+    second = tmp_path / f"in.results.results{suffix}"
+    if suffix == ".csv":
+        source.write_text("countryCode,Result,senderName\nHR,old,Acme\n", encoding="utf-8")
+    else:
+        write_xlsx(source, {"S": [["countryCode", "Result", "senderName"], ["HR", "old", "Acme"]]})
+    name = None if suffix == ".csv" else "S"
+    write_results(first, read_sheets(source), {(name, 2): {"result": "INVALID", "errors": "e"}})
+    write_results(second, read_sheets(first), {(name, 2): {"result": "SUBMITTED"}})
+    sheet = only(second)
+    assert sheet.headers == ("countryCode", "result", "senderName", *RESULT_COLUMNS[1:])
+    assert sheet.rows[0].cells == ("HR", "SUBMITTED", "Acme", "", "", "", "", "", "")
+
+
+def test_row_number_gaps_become_blank_rows(tmp_path: Path) -> None:
+    """Rows missing from a sheet are written blank, so later rows keep their numbers."""
+    path = tmp_path / "out.csv"
+    sheet = Sheet(None, ("a",), (Row(None, 2, ("x",)), Row(None, 5, ("y",))))
+    write_results(path, [sheet], {(None, 5): {"result": "VALID"}})
+    back = only(path)
+    assert [(row.number, row.cells[:2]) for row in back.rows] == [
+        (2, ("x", "")),
+        (3, ("", "")),
+        (4, ("", "")),
+        (5, ("y", "VALID")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "broken"),
+    [
+        pytest.param("out.xlsx", "_xlsx_value", id="xlsx"),
+        pytest.param("out.csv", "_csv_safe", id="csv"),
+    ],
+)
+def test_failed_write_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, broken: str
+) -> None:
+    """A write failing halfway leaves neither a results file nor a temporary file."""
+    calls = 0
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise RuntimeError("disk on fire")
+        return original(*args, **kwargs)
+
+    original = getattr(sheets, broken)
+    monkeypatch.setattr(sheets, broken, explode)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_results(tmp_path / target, [request_sheet()], RESULTS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_keeps_previous_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed rewrite leaves the earlier results file exactly as it was."""
+    path = tmp_path / "out.xlsx"
+    write_results(path, [request_sheet("Requests")], RESULTS)
+    before = path.read_bytes()
+
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(sheets, "_write_summary", explode)
+    with pytest.raises(RuntimeError):
+        write_results(path, [request_sheet("Requests")], RESULTS, summary=[["x"]])
+    assert path.read_bytes() == before
+    assert [entry.name for entry in tmp_path.iterdir()] == ["out.xlsx"]
+
+
+@pytest.mark.parametrize(
+    ("name", "count", "expected"),
+    [
+        pytest.param("out.ods", 1, "must end in .csv or .xlsx", id="suffix"),
+        pytest.param("out.csv", 2, "a .csv holds one sheet and the input has 2", id="csv-sheets"),
+        pytest.param("missing/out.csv", 1, "cannot write the results file", id="no-folder"),
+    ],
+)
+def test_write_refused(tmp_path: Path, name: str, count: int, expected: str) -> None:
+    """Results that cannot be written as asked say why."""
+    with pytest.raises(ConfigError, match=expected):
+        write_results(tmp_path / name, [request_sheet()] * count, RESULTS)

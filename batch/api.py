@@ -81,8 +81,9 @@ class SubmitUnknown(Exception):
 class _Retry(Exception):
     """A 429 or 5xx answer that a retry may cure."""
 
-    def __init__(self, refusal: Refusal) -> None:
+    def __init__(self, refusal: Refusal, *, retry_after: float = 0.0) -> None:
         self.refusal = refusal
+        self.retry_after = retry_after
 
 
 class Infobip:
@@ -98,7 +99,7 @@ class Infobip:
         read_timeout: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._limiters = {name: AsyncLimiter(rate, 1) for name, rate in limits.items()}
+        self._limiters = {name: _limiter(rate) for name, rate in limits.items()}
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=None)
         self._client = httpx.AsyncClient(
             base_url=base_url,
@@ -119,7 +120,8 @@ class Infobip:
 
     def rate(self, endpoint: str) -> float:
         """The calls per second this client allows itself on an endpoint."""
-        return float(self._limiters[endpoint].max_rate)
+        limiter = self._limiters[endpoint]
+        return limiter.max_rate / limiter.time_period
 
     async def lookup(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The requirement specs for a request's type, country and parameters.
@@ -149,7 +151,7 @@ class Infobip:
             AuthError, ApiError: credentials refused; Infobip unreachable.
         """
         try:
-            for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
+            async for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
                 with attempt:
                     async with self._limiters["submit"]:
                         try:
@@ -159,7 +161,7 @@ class Infobip:
                         except httpx.TransportError as exc:
                             raise SubmitUnknown(_describe(exc)) from None
                     if response.status_code == 429:
-                        raise _Retry(_refusal(response))
+                        raise _Retry(_refusal(response), retry_after=_retry_after(response))
                     if response.status_code >= 500:
                         raise SubmitUnknown(f"HTTP {response.status_code}: {_refusal(response)}")
         except httpx.TransportError as exc:
@@ -171,18 +173,27 @@ class Infobip:
         """A call that is safe to repeat: retried on 429 for as long as it takes, and on
         5xx and network failures a few times, with capped exponential backoff and jitter."""
         try:
-            for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
+            async for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
                 with attempt:
                     async with self._limiters[endpoint]:
                         response = await self._client.request(method, url, **kwargs)
                     if response.status_code == 429 or response.status_code >= 500:
-                        raise _Retry(_refusal(response))
+                        raise _Retry(_refusal(response), retry_after=_retry_after(response))
         except httpx.TransportError as exc:
             raise ApiError(f"Infobip did not answer {method} {url}: {_describe(exc)}") from None
         except _Retry as exc:
             raise ApiError(f"Infobip kept failing {method} {url}: {exc.refusal}") from None
         _raise_for_status(response)
         return response
+
+
+def _limiter(rate: float) -> AsyncLimiter:
+    """Calls spread evenly at `rate` per second, with a bucket of a tenth of a second's
+    calls (at least one): small enough that Infobip's fixed one-second windows see no
+    burst worth throttling, big enough that a busy event loop's late wake-ups are made
+    up for instead of lost."""
+    burst = max(1, int(rate / 10))
+    return AsyncLimiter(burst, burst / rate)
 
 
 # Backoff: 0.25 s doubling to at most 10 s, plus up to 0.5 s jitter; no overall cap,
@@ -198,15 +209,19 @@ MAX_FAILURES = 6
 
 
 def _retry_hook() -> Any:
-    """Retry 429 answers without limit (they say: not now), and 5xx answers and network
-    failures up to MAX_FAILURES times for one call; a submit reaches here only with 429s
-    and connections that never opened."""
+    """Retry 429 answers without limit, and 5xx answers and network failures up to
+    MAX_FAILURES times for one call; a submit reaches here only with 429s and
+    connections that never opened.
+
+    A 429 says "not in this window": the retry waits for its turn at the endpoint's
+    limiter, which paces it, so no backoff is added (Retry-After is honoured if sent).
+    """
     failures = 0
 
-    def hook(exc: Exception) -> bool:
+    def hook(exc: Exception) -> bool | float:
         nonlocal failures
         if isinstance(exc, _Retry) and exc.refusal.status == 429:
-            return True
+            return exc.retry_after
         if isinstance(exc, (_Retry, httpx.TransportError)):
             failures += 1
             return failures < MAX_FAILURES
@@ -255,6 +270,14 @@ def _refusal(response: httpx.Response) -> Refusal:
     )
     code = str(body.get("errorCode") or f"HTTP {response.status_code}")
     return Refusal(response.status_code, code, str(body.get("description") or ""), violations)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds a Retry-After header asks for (Infobip documents none; honoured if sent)."""
+    try:
+        return min(max(float(response.headers.get("retry-after", 0)), 0.0), 60.0)
+    except ValueError:
+        return 0.0
 
 
 def _describe(exc: httpx.TransportError) -> str:

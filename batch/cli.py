@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -17,9 +17,9 @@ from batch import config, console
 from batch import run as batch_run
 from batch.config import Settings
 from batch.errors import ApiError, ConfigError, InputError
-from batch.sandbox import catalogue
-from batch.sandbox.app import Faults, Sandbox, SandboxConfig
-from batch.sandbox.server import RunningSandbox, base_url, listen, serve
+
+if TYPE_CHECKING:
+    from batch.sandbox.app import SandboxConfig
 
 
 def _latency(
@@ -122,6 +122,11 @@ def sandbox(
         resource-batch sandbox --port 8085 --speed 60
         curl -H 'Authorization: App sandbox-key' http://127.0.0.1:8085/resources/1/requests
     """
+    # The sandbox (starlette, uvicorn, jsonschema) loads only when asked for.
+    from batch.sandbox import catalogue
+    from batch.sandbox.app import Faults, Sandbox, SandboxConfig
+    from batch.sandbox.server import base_url, listen, serve
+
     try:
         loaded = catalogue.load(catalogue_file)
     except catalogue.CatalogueError as exc:
@@ -153,6 +158,8 @@ def sandbox(
 
 
 def _self_check(config: SandboxConfig) -> None:
+    from batch.sandbox.server import RunningSandbox
+
     lookup = {"type": "ALPHANUMERIC_REGISTRATION", "countryCode": "HR"}
     with RunningSandbox(config) as running:
         click.echo(f"Sandbox started on {running.base_url}; POST /resources/1/requirements-lookup")
@@ -329,6 +336,9 @@ def _settings(
     limits = config.parse_limits(limit_pairs, limits)
     timeouts = config.timeouts(file)
     if sandbox:
+        from batch.sandbox.app import SandboxConfig
+        from batch.sandbox.server import RunningSandbox
+
         running = stack.enter_context(RunningSandbox(SandboxConfig()))
         click.echo(
             f"Using the built-in Infobip sandbox at {running.base_url}: nothing reaches Infobip.",

@@ -45,6 +45,7 @@ def configure_logging(log_format: str, *, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if quiet else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("stamina").setLevel(logging.ERROR)  # one line per retry is noise
 
 
 class Display:

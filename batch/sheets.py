@@ -24,18 +24,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TypeAlias
+from typing import IO, TYPE_CHECKING, TypeAlias
 from xml.etree import ElementTree
 
 import python_calamine
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.utils.exceptions import CellCoordinatesException
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+if TYPE_CHECKING:  # openpyxl (which imports numpy) is loaded only to write workbooks
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from batch.errors import ConfigError, InputError
 
@@ -58,7 +56,7 @@ TOOL_SHEETS = ("Summary",)
 CELL_LIMIT = 32_767
 
 _CellValue: TypeAlias = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
-_Written: TypeAlias = str | None | Cell
+_Written: TypeAlias = "str | None | Cell"
 
 _NOT_XLSX = "is not a valid .xlsx workbook (it may be damaged or not an Excel file)"
 _PROTECTED = (
@@ -209,6 +207,8 @@ def _read_bytes(path: Path, file: str, size: int = -1) -> bytes:
 
 
 def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
     return get_column_letter(index + 1)
 
 
@@ -627,6 +627,9 @@ def _first_error_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int, 
 
 
 def _cell_position(reference: str | None, row: int, column: int) -> tuple[int, int]:
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.utils.exceptions import CellCoordinatesException
+
     if reference:
         with contextlib.suppress(CellCoordinatesException, ValueError):
             found_row, found_column = coordinate_to_tuple(reference)
@@ -705,6 +708,8 @@ def _write_xlsx(
     results: Mapping[tuple[str | None, int], Mapping[str, str]],
     summary: Sequence[Sequence[object]],
 ) -> None:
+    from openpyxl import Workbook
+
     # Write-only mode streams rows to disk: a 100,000-row sheet takes seconds, not minutes.
     book = Workbook(write_only=True)
     try:
@@ -723,6 +728,8 @@ def _discard_spools(book: Workbook) -> None:
     """Close and delete the temporary files openpyxl spools write-only sheets to (it
     would delete them only at exit, and close them when garbage collected, by then
     writing into a closed file)."""
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
     for sheet in book.worksheets:
         writer = getattr(sheet, "_writer", None)
         if writer is None or not isinstance(sheet, WriteOnlyWorksheet):
@@ -736,6 +743,8 @@ def _discard_spools(book: Workbook) -> None:
 
 
 def _write_worksheet(sheet: WriteOnlyWorksheet, headers: list[str], rows: list[list[str]]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     _fit_widths(sheet, [headers, *rows], wrapped={headers.index(name) for name in _WRAPPED})
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
@@ -793,6 +802,8 @@ def _styled(
     alignment: Alignment | None = None,
 ) -> Cell:
     """A text cell, never a formula; quotePrefix keeps Excel from evaluating it on edit."""
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, _xlsx_text(value))
     cell.data_type = "s"
     if _needs_text_cell(value):
@@ -813,6 +824,8 @@ def _write_summary(sheet: WriteOnlyWorksheet, summary: Sequence[Sequence[object]
     texts = [["" if value is None else str(value) for value in row] for row in rows]
     width = max(map(len, texts), default=0)
     _fit_widths(sheet, [row + [""] * (width - len(row)) for row in texts], wrapped=set())
+    from openpyxl.styles import Font
+
     bold = Font(bold=True)
     for number, row in enumerate(rows):
         font = bold if number == 0 or not any(texts[number - 1]) else None
@@ -837,6 +850,8 @@ def _summary_cell(
         return _xlsx_text(value) if plain else _styled(sheet, value, font=font)
     if font is None:
         return value
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, value)
     cell.font = font
     return cell

@@ -20,7 +20,7 @@ from pathlib import Path
 from batch.sandbox.app import Faults, SandboxConfig
 from batch.sandbox.server import RunningSandbox
 
-ROWS, FILES, SPEED = 1000, 300, 50
+ROWS, FILES, SPEED = int(__import__("os").environ.get("BENCH_ROWS", 1000)), 300, 50
 TARGET = 1.10
 
 
@@ -29,7 +29,7 @@ def write_input(folder: Path) -> Path:
     documents.mkdir()
     for i in range(FILES):
         (documents / f"registration-{i:03d}.pdf").write_bytes(
-            b"%PDF-1.4 registration %d\n" % i + b"x" * 2000
+            f"%PDF-1.4 registration {i}\n".encode() + b"x" * 2000
         )
     path = folder / "numbers.csv"
     with path.open("w", newline="", encoding="utf-8") as file:

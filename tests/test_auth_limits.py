@@ -123,13 +123,24 @@ def test_limits_are_per_endpoint(make_api) -> None:
     assert api.client.post("/resources/1/requirements-lookup", json=LOOKUP).status_code == 200
 
 
-def test_speed_shortens_the_window() -> None:
-    """At speed X the one-second window lasts 1/X seconds, so X times as many calls pass."""
+def test_speed_multiplies_the_limit() -> None:
+    """At speed X an endpoint takes X times its calls in each one-second window."""
     now = [100.0]
     submit = contract.operations()["submit-resource-request"]
     windows = RateWindows(4, timer=lambda: now[0])
-    assert windows.admit("k", submit)
-    assert not windows.admit("k", submit)
-    now[0] += 0.25
-    assert windows.admit("k", submit)
+    assert [windows.admit("k", submit) for _ in range(5)] == [True] * 4 + [False]
     assert windows.admit("other-key", submit), "limits are per key"
+    now[0] += 1.0
+    assert windows.admit("k", submit), "a new window"
+
+
+def test_slow_speed_stretches_the_window() -> None:
+    """Below one call per second, an endpoint takes one call per 1/rate seconds."""
+    now = [100.0]
+    submit = contract.operations()["submit-resource-request"]
+    windows = RateWindows(0.5, timer=lambda: now[0])
+    assert windows.admit("k", submit)
+    now[0] += 1.0
+    assert not windows.admit("k", submit)
+    now[0] += 1.0
+    assert windows.admit("k", submit)

@@ -1,8 +1,9 @@
 """The sandbox's HTTP face: Infobip's Resources API paths, bodies, errors and limits.
 
-Every API call goes through the same gate, in this order: added latency, auth (401),
+Every API call goes through the same gate, in this order: auth (401),
 the fault knobs (dropped connection, 500, extra 429), the per-endpoint rate limit
-(429), then the operation. `/_sandbox/` holds the test and benchmark helpers.
+(429), then the operation; then `--latency` delays the answer. `/_sandbox/` holds the
+test and benchmark helpers.
 """
 
 from __future__ import annotations
@@ -86,18 +87,21 @@ class SandboxConfig:
 
 class RateWindows:
     """Infobip's time-based limits: at most N calls per endpoint and key in each fixed
-    one-second window; a window lasts 1/speed real seconds."""
+    one-second window. `speed` multiplies N; a rate below one call per second gets one
+    call per window of 1/rate seconds instead."""
 
     def __init__(self, speed: float, *, timer: Callable[[], float] = time.monotonic) -> None:
-        self._length = 1.0 / speed
+        self._speed = speed
         self._timer = timer
         self._used: dict[tuple[str, str], tuple[int, int]] = {}
 
     def admit(self, key: str, operation: contract.Operation) -> bool:
-        window = int(self._timer() // self._length)
+        rate = operation.per_second * self._speed
+        allowed, length = (int(rate), 1.0) if rate >= 1 else (1, 1 / rate)
+        window = int(self._timer() // length)
         seen, used = self._used.get((key, operation.operation_id), (window, 0))
         used = used if seen == window else 0
-        if used >= operation.per_second:
+        if used >= allowed:
             return False
         self._used[(key, operation.operation_id)] = (window, used + 1)
         return True
@@ -191,9 +195,14 @@ class Sandbox:
     async def _guarded(
         self, op: contract.Operation, handler: Handler, request: Request
     ) -> Response:
+        response = await self._answer(op, handler, request)
+        latency = self.config.faults.latency_ms
+        if latency is not None:  # added to the answer: limits count calls as they arrive
+            await asyncio.sleep(self._faults.uniform(*latency) / 1000)
+        return response
+
+    async def _answer(self, op: contract.Operation, handler: Handler, request: Request) -> Response:
         faults = self.config.faults
-        if faults.latency_ms is not None:
-            await asyncio.sleep(self._faults.uniform(*faults.latency_ms) / 1000)
         if not self._authorized(request):
             return api_error("E401")
         self.store.tick()

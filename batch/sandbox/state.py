@@ -332,15 +332,22 @@ def _numbers(
     e164 = (
         phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164) if example else ""
     )
-    prefix = e164[:-4] or "+99912345"
+    # The last six digits vary: a million numbers per country, far more than any run buys;
+    # should they ever run out, the order gets fewer numbers instead of looping forever.
+    prefix = e164[:-6] or "+999123"
     numbers = []
     for _ in range(got):
-        suffix = rng.randrange(10000)
-        while f"{prefix}{suffix:04d}" in taken:
-            suffix = (suffix + 1) % 10000
-        taken.add(f"{prefix}{suffix:04d}")
+        suffix = rng.randrange(10**6)
+        for _ in range(10**6):
+            if f"{prefix}{suffix:06d}" not in taken:
+                break
+            suffix = (suffix + 1) % 10**6
+        else:
+            break
+        taken.add(f"{prefix}{suffix:06d}")
         key = rng.randbytes(16).hex().upper()
-        numbers.append({"number": f"{prefix}{suffix:04d}", "numberKey": key, "status": "SUCCESS"})
+        numbers.append({"number": f"{prefix}{suffix:06d}", "numberKey": key, "status": "SUCCESS"})
+    got = len(numbers)
     note = (
         f"Only {got} out of {ordered} requested numbers could be procured."
         if got < ordered

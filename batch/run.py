@@ -25,7 +25,7 @@ from batch.documents import LocalDocument
 from batch.errors import ApiError
 from batch.requirements import RequirementCache
 from batch.rows import READABLE, TYPES, Candidate
-from batch.sheets import Sheet, read_sheets, write_results
+from batch.sheets import Sheet, check_writable, read_sheets, write_results
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +101,10 @@ class Report:
 
 
 def results_path(input_path: Path) -> Path:
-    """requests.xlsx → requests.results.xlsx, beside the input."""
-    return input_path.with_name(f"{input_path.stem}.results{input_path.suffix.lower()}")
+    """requests.xlsx → requests.results.xlsx, beside the input (a macro workbook's
+    results are a plain .xlsx)."""
+    suffix = ".xlsx" if input_path.suffix.lower() == ".xlsm" else input_path.suffix.lower()
+    return input_path.with_name(f"{input_path.stem}.results{suffix}")
 
 
 async def run(
@@ -123,7 +125,8 @@ async def run(
     timings: dict[str, float] = {}
     began = time.monotonic()
     sheets = read_sheets(input_path)
-    candidates = _parse(sheets)
+    check_writable(output, sheets)  # before anything is spent, not after
+    candidates = parse_sheets(sheets)
     timings["read"] = time.monotonic() - began
     outcomes = {id(c): Outcome(warnings=list(c.warnings)) for c in candidates}
     stopped = None
@@ -135,7 +138,7 @@ async def run(
         read_timeout=settings.read_timeout,
     ) as api:
         mark = time.monotonic()
-        await _check(settings, api, candidates, input_path, progress)
+        await check_rows(settings, api, candidates, input_path, progress=progress)
         ready = _judge(candidates, outcomes, dry_run=settings.dry_run)
         timings["check"] = time.monotonic() - mark
         if ready and not settings.dry_run:
@@ -150,7 +153,9 @@ async def run(
     return Report(output, counts, timings, stopped)
 
 
-def _parse(sheets: Sequence[Sheet]) -> list[Candidate]:
+def parse_sheets(sheets: Sequence[Sheet]) -> list[Candidate]:
+    """Every non-blank row as a Candidate; a sheet named after a request type gives its
+    rows that type."""
     found = []
     for sheet in sheets:
         sheet_type = sheet.name if sheet.name in TYPES else None
@@ -160,14 +165,20 @@ def _parse(sheets: Sequence[Sheet]) -> list[Candidate]:
     return found
 
 
-async def _check(
+async def check_rows(
     settings: Settings,
     api: Infobip,
     candidates: list[Candidate],
     input_path: Path,
-    progress: Progress,
+    *,
+    progress: Progress | None = None,
 ) -> None:
-    """Look up each distinct offer once (cached on disk), then check every row against it."""
+    """Look up each distinct offer once (cached on disk), then check every row against it.
+
+    Raises:
+        AuthError, ApiError: Infobip refused the credentials or could not be reached.
+    """
+    progress = progress or _Silent()
     cache = RequirementCache(
         settings.cache_dir / "requirements" / settings.account,
         ttl=settings.cache_ttl,

@@ -176,17 +176,32 @@ def write_results(
         ConfigError: the suffix is not .csv or .xlsx, a .csv would need several sheets,
             or the file cannot be written.
     """
-    suffix = path.suffix.casefold()
-    if suffix == ".csv":
-        if len(sheets) != 1:
-            msg = f"{path}: a .csv holds one sheet and the input has {len(sheets)}; write .xlsx"
-            raise ConfigError(msg)
+    check_writable(path, sheets)
+    if path.suffix.casefold() == ".csv":
         _write_atomically(path, lambda stream: _write_csv(stream, sheets[0], results))
-    elif suffix == ".xlsx":
-        _write_atomically(path, lambda stream: _write_xlsx(stream, sheets, results, summary))
     else:
-        msg = f"{path}: the results file must end in .csv or .xlsx"
+        _write_atomically(path, lambda stream: _write_xlsx(stream, sheets, results, summary))
+
+
+def check_writable(path: Path, sheets: Sequence[Sheet]) -> None:
+    """Whether results for these sheets can be written at `path`, checked before a run
+    spends anything rather than discovered after it.
+
+    Raises:
+        ConfigError: the suffix is not .csv or .xlsx, a .csv would need several sheets,
+            or the folder does not exist or cannot be written.
+    """
+    suffix = path.suffix.casefold()
+    if suffix not in (".csv", ".xlsx"):
+        raise ConfigError(f"{path}: the results file must end in .csv or .xlsx")
+    if suffix == ".csv" and len(sheets) > 1:
+        msg = f"{path}: a .csv holds one sheet and the input has {len(sheets)}; write .xlsx"
         raise ConfigError(msg)
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{path}: cannot write in {folder}")
 
 
 # Reading: shared

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -441,3 +443,28 @@ def test_json_logs_name_each_row(batch) -> None:
     outcomes = {line["row"]: line["result"] for line in lines if "result" in line and "row" in line}
     assert outcomes == {2: "VALID", 3: "INVALID"}
     assert "sandbox-key" not in result.output
+
+
+def test_unwritable_results_stop_before_anything_is_sent(batch) -> None:
+    """A results file that cannot be written stops the run (exit 2) before any submit."""
+    path = batch.csv([toll_free()])
+    result = batch.run(str(path), "--out", str(batch.folder / "nowhere" / "out.csv"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert batch.api.stored() == []
+
+
+def test_api_key_never_in_output_or_files(batch) -> None:
+    """The API key appears in no output, log line or file the run writes."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(), toll_free(), hr_alpha("Bad", vatNumber="x")])
+    key = batch.api.running.api_key
+    for args in (("validate", str(path)), (str(path), "--log-format", "json")):
+        result = batch.run(*args)
+        assert key not in result.output
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    written = [p for folder in (batch.folder, cache) for p in folder.rglob("*") if p.is_file()]
+    assert any(p.name == "requests.results.csv" for p in written)
+    assert any(p.suffix == ".json" and cache in p.parents for p in written), "the lookup cache"
+    for file in written:
+        assert key.encode() not in file.read_bytes(), file

@@ -687,7 +687,7 @@ def test_failed_write_keeps_previous_results(
     [
         pytest.param("out.ods", 1, "must end in .csv or .xlsx", id="suffix"),
         pytest.param("out.csv", 2, "a .csv holds one sheet and the input has 2", id="csv-sheets"),
-        pytest.param("missing/out.csv", 1, "cannot write the results file", id="no-folder"),
+        pytest.param("missing/out.csv", 1, "missing does not exist", id="no-folder"),
     ],
 )
 def test_write_refused(tmp_path: Path, name: str, count: int, expected: str) -> None:

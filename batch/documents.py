@@ -27,6 +27,28 @@ class DocumentProblem(Exception):
     """Why a DOCUMENT cell cannot be used; the message is meant for the results sheet."""
 
 
+class Resolver:
+    """Resolves the DOCUMENT cells of one run, each distinct cell once: a file named by
+    a thousand rows is looked at (and hashed) once."""
+
+    def __init__(self, base: Path, *, max_bytes: int) -> None:
+        self.base = base
+        self._max_bytes = max_bytes
+        self._seen: dict[str, LocalDocument | str | DocumentProblem] = {}
+
+    def __call__(self, text: str) -> LocalDocument | str:
+        """See `resolve`."""
+        if text not in self._seen:
+            try:
+                self._seen[text] = resolve(text, self.base, max_bytes=self._max_bytes)
+            except DocumentProblem as problem:
+                self._seen[text] = problem
+        found = self._seen[text]
+        if isinstance(found, DocumentProblem):
+            raise DocumentProblem(str(found))
+        return found
+
+
 def resolve(text: str, base: Path, *, max_bytes: int) -> LocalDocument | str:
     """The file a DOCUMENT cell names under `base`, or the documentId it holds.
 

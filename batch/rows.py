@@ -8,10 +8,10 @@ collected, never raised: a row reports all of its problems at once.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import email_validator
@@ -20,7 +20,7 @@ import pycountry
 import regex
 
 from batch import contract
-from batch.documents import DocumentProblem, LocalDocument, resolve
+from batch.documents import DocumentProblem, LocalDocument, Resolver
 from batch.sheets import RESULT_COLUMNS, Row, normalise
 
 ALPHA, NUMBER, RCS = "ALPHANUMERIC_REGISTRATION", "NUMBER_PURCHASE", "RCS_SENDER_LAUNCH"
@@ -77,6 +77,9 @@ YES = frozenset(
 )
 SPLIT = regex.compile(r"\s*(?:;|\r?\n)\s*")
 SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r?\n)\s*")
+URL = regex.compile(r"(?i)https?://([^/\s?#]+)\S*")
+THOUSANDS = regex.compile(r"[+-]?\d{1,3}(,\d{3})+")
+WHOLE = regex.compile(r"[+-]?\d+(\.0+)?")
 _IGNORED = frozenset(normalise(name) for name in RESULT_COLUMNS)
 _STANDARD = {normalise(name): name for name in STANDARD}
 
@@ -126,16 +129,36 @@ class Candidate:
         return json.dumps([self.type, body.get("countryCode"), sender])
 
 
-def parse(row: Row, headers: Sequence[str], *, sheet_type: str | None) -> Candidate:
+@dataclass(frozen=True, slots=True)
+class Column:
+    """What a sheet's column holds: a standard field (`standard`), a requirement value
+    (`key`, its normalised header), or neither (a result column the tool wrote)."""
+
+    header: str
+    standard: str | None
+    key: str | None
+
+
+def columns(headers: Sequence[str]) -> tuple[Column, ...]:
+    """The roles of a sheet's columns, worked out once per sheet."""
+    found = []
+    for header in headers:
+        name = normalise(header)
+        standard = _STANDARD.get(name)
+        key = None if standard is not None or name in _IGNORED else name
+        found.append(Column(header, standard, key))
+    return tuple(found)
+
+
+def parse(row: Row, roles: Sequence[Column], *, sheet_type: str | None) -> Candidate:
     """Read a row's standard columns; the rest become requirement values."""
     candidate = Candidate(row)
     standard: dict[str, tuple[str, str]] = {}
-    for header, text in zip(headers, row.cells, strict=True):
-        name = _STANDARD.get(normalise(header))
-        if name is not None:
-            standard[name] = (header, text.strip())
-        elif normalise(header) not in _IGNORED and text.strip():
-            candidate.values[normalise(header)] = (header, text)
+    for column, text in zip(roles, row.cells, strict=True):
+        if column.standard is not None:
+            standard[column.standard] = (column.header, text.strip())
+        elif column.key is not None and text.strip():
+            candidate.values[column.key] = (column.header, text)
     _parse_type(candidate, standard, sheet_type)
     if candidate.type is None:
         return candidate
@@ -177,62 +200,56 @@ def _parse_type(
 
 def _parse_field(candidate: Candidate, name: str, header: str, text: str) -> None:
     """Check one standard column and put its typed value in the body."""
-    kind, body = candidate.type, candidate.body
+    assert candidate.type is not None
+    value, problem = _field(candidate.type, name, text)
+    if problem is not None:
+        candidate.error(header, problem)
+    elif name in ("applicationId", "entityId"):
+        candidate.body.setdefault("platform", {})[name] = value
+    else:
+        candidate.body[name] = list(value) if isinstance(value, tuple) else value
+
+
+@functools.lru_cache(maxsize=65536)  # country, types, capabilities recur on every row
+def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
+    """A standard column's value as Infobip wants it (lists as tuples), or the problem."""
     if name == "countryCode":
         code = text.upper()
         if pycountry.countries.get(alpha_2=code) is None:
-            candidate.error(
-                header, f"{text!r} is not an ISO 3166 two-letter country code (like HR, DE, US)"
-            )
-        else:
-            body["countryCode"] = code
-    elif name == "senderName":
-        problem = (
-            _alpha_sender(text)
-            if kind == ALPHA
-            else None
-            if len(text) <= 255
-            else "longer than 255"
-        )
-        if problem:
-            candidate.error(header, problem)
-        else:
-            body["senderName"] = text
-    elif name == "capabilities":
+            return None, f"{text!r} is not an ISO 3166 two-letter country code (like HR, DE, US)"
+        return code, None
+    if name == "senderName":
+        if kind == ALPHA:
+            return text, _alpha_sender(text)
+        return text, None if len(text) <= 255 else "longer than 255 characters"
+    if name == "capabilities":
         values = [v.upper() for v in SPLIT_LIST.split(text) if v]
         bad = [v for v in values if v not in ENUMS[name]]
         if bad:
-            candidate.error(header, f"{', '.join(bad)}: capabilities are {', '.join(ENUMS[name])}")
-        else:
-            body["capabilities"] = sorted(set(values), key=ENUMS[name].index)
-    elif name in ENUMS:
+            return None, f"{', '.join(bad)}: capabilities are {', '.join(ENUMS[name])}"
+        return tuple(sorted(set(values), key=ENUMS[name].index)), None
+    if name in ENUMS:
         value = text.upper().replace(" ", "_").replace("-", "_")
         if value not in ENUMS[name]:
-            candidate.error(header, f"{text!r} is not one of {', '.join(ENUMS[name])}")
-        else:
-            body[name] = value
-    elif name == "quantity":
+            return None, f"{text!r} is not one of {', '.join(ENUMS[name])}"
+        return value, None
+    if name == "quantity":
         number = _integer(text)
         if number is None or not 1 <= number <= 49:
-            candidate.error(header, f"{text!r}: quantity must be a whole number from 1 to 49")
-        else:
-            body["quantity"] = number
-    elif name == "excludedCarriers":
-        body["excludedCarriers"] = [v for v in SPLIT.split(text) if v]
-    elif name == "additionalContactEmails":
-        emails = [v for v in SPLIT_LIST.split(text) if v]
+            return None, f"{text!r}: quantity must be a whole number from 1 to 49"
+        return number, None
+    if name == "excludedCarriers":
+        return tuple(v for v in SPLIT.split(text) if v), None
+    if name == "additionalContactEmails":
+        emails = tuple(v for v in SPLIT_LIST.split(text) if v)
         bad = [e for e in emails if _email_problem(e)]
         if len(emails) > 3:
-            candidate.error(header, f"{len(emails)} addresses; Infobip takes at most 3")
-        elif bad:
-            candidate.error(header, f"not an email address: {', '.join(bad)}")
-        else:
-            body["additionalContactEmails"] = emails
-    elif name in ("applicationId", "entityId"):
-        if len(text) > 255:
-            candidate.error(header, "longer than 255 characters")
-        else:
-            body.setdefault("platform", {})[name] = text
+            return None, f"{len(emails)} addresses; Infobip takes at most 3"
+        if bad:
+            return None, f"not an email address: {', '.join(bad)}"
+        return emails, None
+    # applicationId, entityId
+    return text, None if len(text) <= 255 else "longer than 255 characters"
 
 
 def _alpha_sender(text: str) -> str | None:
@@ -246,124 +263,169 @@ def _alpha_sender(text: str) -> str | None:
     return None
 
 
-def check_requirements(
-    candidate: Candidate, specs: Sequence[Mapping[str, Any]], *, base: Path, max_document_bytes: int
-) -> None:
-    """Check the row's requirement columns against the specs, and fill body["requirements"].
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One requirement spec, prepared once per offer: a run checks thousands of rows
+    against the same few specs."""
 
-    Every spec is checked; a non-empty column that matches no spec is a warning and is
-    not sent. DOCUMENT values are resolved to files (`candidate.documents`) or kept as
-    documentIds; files are put in the body as `LocalDocument`s, replaced by their
+    key: str
+    column: str  # the normalised header its values are read from
+    kind: str
+    name: str
+    required: bool
+    many: bool
+    options: tuple[str, ...]
+    rules: Mapping[str, Any]
+    pattern: regex.Pattern[str] | None
+    by_name: Mapping[str, str]  # normalised option -> option
+    seen: dict[str, tuple[Any, str | None]] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, spec: Mapping[str, Any]) -> Requirement:
+        key = str(spec.get("key", ""))
+        options = tuple(str(option) for option in spec.get("options") or ())
+        rules = spec.get("validation") or {}
+        pattern = rules.get("pattern")
+        return cls(
+            key=key,
+            column=normalise(key),
+            kind=str(spec.get("type", "")),
+            name=str(spec.get("name") or key),
+            required=bool(spec.get("required")),
+            many=bool(spec.get("multipleValuesSupported")),
+            options=options,
+            rules=rules,
+            pattern=contract.java_regex(pattern) if pattern else None,
+            by_name={normalise(option): option for option in options},
+        )
+
+    def label(self, header: str) -> str:
+        return header if self.name == header else f"{header} ({self.name})"
+
+    def hint(self) -> str:
+        if len(self.options) == 1:
+            return f" (put: {self.options[0]})"
+        return f" (one of: {', '.join(self.options)})" if self.options else ""
+
+    def value(self, text: str, documents: Resolver) -> tuple[Any, str | None]:
+        """The value as Infobip wants it, or the problem with the text; each distinct
+        text is judged once (up to a bound), since most columns repeat down a sheet."""
+        found = self.seen.get(text)
+        if found is None:
+            found = self._value(text, documents)
+            if len(self.seen) < 50_000:
+                self.seen[text] = found
+        return found
+
+    def _value(self, text: str, documents: Resolver) -> tuple[Any, str | None]:
+        if self.kind == "TEXT":
+            return self._text(text)
+        if self.kind == "INTEGER":
+            return self._integer(text)
+        if self.kind == "EMAIL":
+            return text, _email_problem(text)
+        if self.kind == "URL":
+            return text, None if _is_url(text) else f"{text!r} is not a web address (https://...)"
+        if self.kind == "GSM":
+            return _phone(text)
+        if self.kind == "DOCUMENT":
+            try:
+                return documents(text), None
+            except DocumentProblem as exc:
+                return None, str(exc)
+        return text, None  # a field type this version does not know: sent as typed
+
+    def _text(self, text: str) -> tuple[Any, str | None]:
+        if self.options:
+            chosen = self._option(text)
+            if chosen is None:
+                shown = self.options[0] if len(self.options) == 1 else ", ".join(self.options)
+                return None, f"{text!r} is not one of: {shown}"
+            return chosen, None
+        low, high = self.rules.get("minLength"), self.rules.get("maxLength")
+        if low is not None and len(text) < low:
+            return None, f"{len(text)} characters; at least {low} needed"
+        if high is not None and len(text) > high:
+            return None, f"{len(text)} characters; at most {high} allowed"
+        if self.pattern is not None and not self.pattern.fullmatch(text):
+            return None, f"{text!r} does not have the expected format ({self.rules['pattern']})"
+        return text, None
+
+    def _option(self, text: str) -> str | None:
+        """The option a cell means: exact, or ignoring case and spaces; a lone option is
+        a consent box, which yes/x/true/1 tick."""
+        if text in self.options:
+            return text
+        chosen = self.by_name.get(normalise(text))
+        if chosen is None and len(self.options) == 1 and text.casefold() in YES:
+            return self.options[0]
+        return chosen
+
+    def _integer(self, text: str) -> tuple[Any, str | None]:
+        number = _integer(text)
+        if number is None:
+            return None, f"{text!r} is not a whole number"
+        if "minValue" in self.rules and number < self.rules["minValue"]:
+            return None, f"{number} is below the minimum {self.rules['minValue']}"
+        if "maxValue" in self.rules and number > self.rules["maxValue"]:
+            return None, f"{number} is above the maximum {self.rules['maxValue']}"
+        if self.options and str(number) not in self.options:
+            return None, f"{number} is not one of {', '.join(self.options)}"
+        return number, None
+
+
+def prepare(specs: Sequence[Mapping[str, Any]]) -> tuple[Requirement, ...]:
+    """The specs a lookup returned, ready to check rows against."""
+    return tuple(Requirement.of(spec) for spec in specs)
+
+
+def check_requirements(
+    candidate: Candidate, requirements: Sequence[Requirement], *, documents: Resolver
+) -> None:
+    """Check the row's requirement columns and fill body["requirements"].
+
+    Every requirement is checked; a non-empty column that matches none is a warning
+    and is not sent. DOCUMENT values are resolved to files (`candidate.documents`) or
+    kept as documentIds; files go in the body as `LocalDocument`s, replaced by their
     documentId once uploaded.
     """
     assert candidate.type is not None
     filled: list[dict[str, Any]] = []
-    keys = {normalise(str(spec.get("key", ""))) for spec in specs}
-    for spec in specs:
-        key = str(spec.get("key", ""))
-        header, text = candidate.values.get(normalise(key), (key, ""))
-        value = _requirement(candidate, spec, header, text.strip(), base, max_document_bytes)
+    for requirement in requirements:
+        header, text = candidate.values.get(requirement.column, (requirement.key, ""))
+        value = _requirement(candidate, requirement, header, text.strip(), documents)
         if value is not None:
-            filled.append({"key": key, "value": value})
-    where = f"{READABLE[candidate.type]}s in {candidate.body.get('countryCode', '?')}"
-    for name, (header, _) in candidate.values.items():
-        if name not in keys:
+            filled.append({"key": requirement.key, "value": value})
+    known = {requirement.column for requirement in requirements}
+    for column, (header, _) in candidate.values.items():
+        if column not in known:
+            where = f"{READABLE[candidate.type]}s in {candidate.body.get('countryCode', '?')}"
             candidate.warn(header, f"not a requirement for {where}; not sent")
     candidate.body["requirements"] = filled
 
 
 def _requirement(
-    candidate: Candidate,
-    spec: Mapping[str, Any],
-    header: str,
-    text: str,
-    base: Path,
-    max_bytes: int,
+    candidate: Candidate, requirement: Requirement, header: str, text: str, documents: Resolver
 ) -> Any:
     """One requirement's value as Infobip wants it, or None (with the problem recorded)."""
-    label = f"{header}" if spec.get("name") in (None, header) else f"{header} ({spec['name']})"
     if not text:
-        if spec.get("required"):
-            candidate.error(label, "required by Infobip" + _hint(spec))
+        if requirement.required:
+            candidate.error(requirement.label(header), "required by Infobip" + requirement.hint())
         return None
-    many = bool(spec.get("multipleValuesSupported"))
-    parts = [p for p in SPLIT.split(text) if p] if many else [text]
+    parts = [p for p in SPLIT.split(text) if p] if requirement.many else [text]
     values = []
     for part in parts:
-        value, problem = _value(spec, part, base, max_bytes)
+        value, problem = requirement.value(part, documents)
         if problem:
-            candidate.error(label, problem)
+            candidate.error(requirement.label(header), problem)
             return None
         if isinstance(value, LocalDocument):
-            candidate.documents.setdefault(str(spec["key"]), []).append(value)
+            candidate.documents.setdefault(requirement.key, []).append(value)
         values.append(value)
-    return values if many else values[0]
+    return values if requirement.many else values[0]
 
 
-def _value(
-    spec: Mapping[str, Any], text: str, base: Path, max_bytes: int
-) -> tuple[Any, str | None]:
-    kind = spec.get("type")
-    rules = spec.get("validation") or {}
-    if kind == "INTEGER":
-        number = _integer(text)
-        if number is None:
-            return None, f"{text!r} is not a whole number"
-        if "minValue" in rules and number < rules["minValue"]:
-            return None, f"{number} is below the minimum {rules['minValue']}"
-        if "maxValue" in rules and number > rules["maxValue"]:
-            return None, f"{number} is above the maximum {rules['maxValue']}"
-        options = spec.get("options") or []
-        if options and str(number) not in options:
-            return None, f"{number} is not one of {', '.join(options)}"
-        return number, None
-    if kind == "TEXT":
-        return _text(spec, text)
-    if kind == "EMAIL":
-        return text, _email_problem(text)
-    if kind == "URL":
-        return text, None if _is_url(text) else f"{text!r} is not a web address (https://...)"
-    if kind == "GSM":
-        return _phone(text)
-    if kind == "DOCUMENT":
-        try:
-            return resolve(text, base, max_bytes=max_bytes), None
-        except DocumentProblem as exc:
-            return None, str(exc)
-    return text, None  # a field type this version does not know: sent as typed
-
-
-def _text(spec: Mapping[str, Any], text: str) -> tuple[Any, str | None]:
-    rules = spec.get("validation") or {}
-    options = list(spec.get("options") or [])
-    if options:
-        chosen = _option(text, options)
-        if chosen is None:
-            shown = options[0] if len(options) == 1 else ", ".join(options)
-            return None, f"{text!r} is not one of: {shown}"
-        return chosen, None
-    low, high = rules.get("minLength"), rules.get("maxLength")
-    if low is not None and len(text) < low:
-        return None, f"{len(text)} characters; at least {low} needed"
-    if high is not None and len(text) > high:
-        return None, f"{len(text)} characters; at most {high} allowed"
-    pattern = rules.get("pattern")
-    if pattern and not contract.java_regex(pattern).fullmatch(text):
-        return None, f"{text!r} does not have the expected format ({pattern})"
-    return text, None
-
-
-def _option(text: str, options: list[str]) -> str | None:
-    """The option a cell means: exact, or ignoring case and spaces; a lone option is a
-    consent box, which yes/x/true/1 tick."""
-    for option in options:
-        if normalise(option) == normalise(text):
-            return option
-    if len(options) == 1 and text.strip().casefold() in YES:
-        return options[0]
-    return None
-
-
+@functools.lru_cache(maxsize=16384)  # the same numbers and addresses recur down a sheet
 def _phone(text: str) -> tuple[Any, str | None]:
     digits = text.strip()
     if digits.startswith("00"):
@@ -379,6 +441,7 @@ def _phone(text: str) -> tuple[Any, str | None]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
+@functools.lru_cache(maxsize=16384)
 def _email_problem(text: str) -> str | None:
     try:
         email_validator.validate_email(text, check_deliverability=False)
@@ -388,24 +451,15 @@ def _email_problem(text: str) -> str | None:
 
 
 def _is_url(text: str) -> bool:
-    parts = regex.match(r"(?i)^https?://([^/\s?#]+)[^\s]*$", text)
+    parts = URL.fullmatch(text)
     return parts is not None and "." in parts[1]
 
 
 def _integer(text: str) -> int | None:
     """A whole number as typed: 50000, 50 000, 50,000 or 50000.0 (Excel's float)."""
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "").replace("_", "")
-    if regex.fullmatch(r"[+-]?\d{1,3}(,\d{3})+", cleaned):
+    if THOUSANDS.fullmatch(cleaned):
         cleaned = cleaned.replace(",", "")
-    if regex.fullmatch(r"[+-]?\d+(\.0+)?", cleaned):
+    if WHOLE.fullmatch(cleaned):
         return int(cleaned.split(".")[0])
     return None
-
-
-def _hint(spec: Mapping[str, Any]) -> str:
-    options = spec.get("options") or []
-    if len(options) == 1:
-        return f" (put: {options[0]})"
-    if options:
-        return f" (one of: {', '.join(options)})"
-    return ""

@@ -21,11 +21,11 @@ from typing import Any, Protocol
 from batch import rows as rowlib
 from batch.api import Infobip, Refusal, SubmitUnknown
 from batch.config import Settings
-from batch.documents import LocalDocument
+from batch.documents import LocalDocument, Resolver
 from batch.errors import ApiError
 from batch.requirements import RequirementCache
 from batch.rows import READABLE, TYPES, Candidate
-from batch.sheets import Sheet, check_writable, read_sheets, write_results
+from batch.sheets import Sheet, check_writable, gc_paused, read_sheets, write_results
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +157,13 @@ def parse_sheets(sheets: Sequence[Sheet]) -> list[Candidate]:
     """Every non-blank row as a Candidate; a sheet named after a request type gives its
     rows that type."""
     found = []
-    for sheet in sheets:
-        sheet_type = sheet.name if sheet.name in TYPES else None
-        for row in sheet.rows:
-            if not row.blank:
-                found.append(rowlib.parse(row, sheet.headers, sheet_type=sheet_type))
+    with gc_paused():
+        for sheet in sheets:
+            sheet_type = sheet.name if sheet.name in TYPES else None
+            roles = rowlib.columns(sheet.headers)
+            for row in sheet.rows:
+                if not row.blank:
+                    found.append(rowlib.parse(row, roles, sheet_type=sheet_type))
     return found
 
 
@@ -184,28 +186,28 @@ async def check_rows(
         ttl=settings.cache_ttl,
         refresh=settings.refresh_requirements,
     )
-    base = settings.documents_dir or input_path.parent
+    documents = Resolver(
+        settings.documents_dir or input_path.parent, max_bytes=settings.max_document_bytes
+    )
     progress.start("rows checked", len(candidates))
-    lookups = {json.dumps(c.lookup, sort_keys=True): c.lookup for c in candidates if c.lookup}
+    asks = [c.lookup for c in candidates]
+    keys = [json.dumps(ask, sort_keys=True) if ask else None for ask in asks]
+    lookups = {key: ask for key, ask in zip(keys, asks, strict=True) if key and ask}
     try:
         async with asyncio.TaskGroup() as tasks:
             asked = {key: tasks.create_task(cache.get(api, ask)) for key, ask in lookups.items()}
     except* ApiError as group:  # credentials refused, or Infobip unreachable: stop here
         raise group.exceptions[0] from None
-    for candidate in candidates:
-        lookup = candidate.lookup
-        if lookup is not None:
-            offer = asked[json.dumps(lookup, sort_keys=True)].result()
-            if offer.refusal is not None:
-                candidate.error("countryCode", _not_offered(lookup, offer.refusal))
-            else:
-                rowlib.check_requirements(
-                    candidate,
-                    offer.requirements,
-                    base=base,
-                    max_document_bytes=settings.max_document_bytes,
-                )
-        progress.advance("rows checked")
+    prepared = {key: rowlib.prepare(task.result().requirements) for key, task in asked.items()}
+    with gc_paused():
+        for candidate, key in zip(candidates, keys, strict=True):
+            if key is not None:
+                refusal = asked[key].result().refusal
+                if refusal is not None:
+                    candidate.error("countryCode", _not_offered(lookups[key], refusal))
+                else:
+                    rowlib.check_requirements(candidate, prepared[key], documents=documents)
+            progress.advance("rows checked")
 
 
 def _not_offered(lookup: dict[str, Any], refusal: str) -> str:

@@ -10,6 +10,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import functools
 import gc
 import io
 import itertools
@@ -128,6 +129,7 @@ class Sheet:
     rows: tuple[Row, ...]
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise(header: str) -> str:
     """Header matching ignores case, spaces, underscores and dashes."""
     return "".join(c for c in header.casefold() if c not in " _-\t\n\r")
@@ -142,10 +144,10 @@ def read_sheets(path: Path) -> list[Sheet]:
     """
     suffix = path.suffix.casefold()
     if suffix == ".csv":
-        with _gc_paused():
+        with gc_paused():
             sheets = [_read_csv(path)]
     elif suffix in (".xlsx", ".xlsm"):
-        with _gc_paused():
+        with gc_paused():
             sheets = _read_xlsx(path)
     elif suffix == ".xls":
         raise InputError(".xls is not supported; save the workbook as .xlsx", file=str(path))
@@ -439,9 +441,10 @@ def _read_xlsx(path: Path) -> list[Sheet]:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the millions of cells and rows made here hold
-    no cycles, and collections triggered by them take a third of the reading time."""
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the millions of cells, rows and checked values
+    a big sheet makes hold no cycles, and the collections they trigger would take a
+    third of the time."""
     paused = gc.isenabled()
     gc.disable()
     try:

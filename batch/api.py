@@ -23,6 +23,7 @@ import httpx
 import stamina
 from aiolimiter import AsyncLimiter
 
+from batch.contract import DOCUMENT_TYPES
 from batch.errors import ApiError, AuthError
 
 logger = logging.getLogger(__name__)
@@ -38,21 +39,6 @@ UNAVAILABLE = frozenset(
         "RR-RCS-SENDER-COUNTRY-UNSUPPORTED400",
     }
 )
-# The spec's upload extensions, with the MIME type each is sent as.
-DOCUMENT_TYPES = {
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".pdf": "application/pdf",
-    ".xls": "application/vnd.ms-excel",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".mp4": "video/mp4",
-    ".avi": "video/x-msvideo",
-    ".mov": "video/quicktime",
-    ".webm": "video/webm",
-}
 # Nagle plus delayed ACKs would add ~40 ms to each keep-alive request.
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 # Failures after which a request certainly never reached the server.

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import regex
 
-from batch.api import DOCUMENT_TYPES
+from batch.contract import DOCUMENT_TYPES
 
 DOCUMENT_ID = regex.compile(r"[0-9A-Fa-f]{128}")
 

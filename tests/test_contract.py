@@ -109,3 +109,12 @@ def test_list_parameter_examples_get_valid_answers(api) -> None:
     assert completed in [r["id"] for r in response.json()["results"]]
     dates = [r["requestedDate"] for r in response.json()["results"]]
     assert dates == sorted(dates, reverse=True)
+
+
+def test_document_types_are_the_published_ones() -> None:
+    """The upload extensions client and sandbox accept are exactly those the spec lists."""
+    if not PUBLISHED.exists():
+        pytest.skip(f"{PUBLISHED} is absent")
+    text = PUBLISHED.read_text()
+    listed = text.split("Supported file formats: ", 1)[1].split('"', 1)[0]
+    assert {ext.strip() for ext in listed.split(",")} == set(contract.DOCUMENT_TYPES)

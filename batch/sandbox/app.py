@@ -41,21 +41,6 @@ from batch.sandbox.state import ACTIONABLE, FINAL, Clock, Store, StoredRequest
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
-# The spec's supported upload extensions, with the content type each is sent as.
-UPLOAD_TYPES = {
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".pdf": "application/pdf",
-    ".xls": "application/vnd.ms-excel",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".mp4": "video/mp4",
-    ".avi": "video/x-msvideo",
-    ".mov": "video/quicktime",
-    ".webm": "video/webm",
-}
 MAX_PAGE_SIZE = 2000
 TICK_SECONDS = 0.05
 
@@ -393,7 +378,10 @@ class Sandbox:
         if not content_type:
             return api_error("E400", [_document("Document content type is required.")])
         suffix = PurePath(part.filename or "").suffix.lower()
-        if content_type not in UPLOAD_TYPES.values() or suffix not in UPLOAD_TYPES:
+        if (
+            content_type not in contract.DOCUMENT_TYPES.values()
+            or suffix not in contract.DOCUMENT_TYPES
+        ):
             return api_error("E400", [_document("Unsupported document content type.")])
         stored = self.store.upload(part.filename or "document", content_type, content)
         location = f"{request.base_url}resources/1/documents/{stored.document_id}"

@@ -113,7 +113,7 @@ def summary(report: Report, *, live: bool) -> None:
     """The closing summary: a table on a terminal, one log line otherwise."""
     counts: Counter[str] = report.results
     if live:
-        table = Table(title=f"Results written to {report.output}")
+        table = Table()  # the log line after it names the results file, unwrapped
         table.add_column("result")
         table.add_column("rows", justify="right")
         for result, count in sorted(counts.items(), key=lambda item: list(RESULTS).index(item[0])):

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import mimetypes
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -128,8 +128,11 @@ class Infobip:
         response = await self._safe("upload", "POST", "/resources/1/documents", files=files)
         return str(response.json()["documentId"])
 
-    async def submit(self, body: Mapping[str, Any]) -> str:
-        """Submit a request; returns its id.
+    async def submit(
+        self, body: Mapping[str, Any], *, sending: Callable[[], None] = lambda: None
+    ) -> str:
+        """Submit a request; returns its id. `sending()` is called as each POST leaves,
+        so a caller interrupted later knows whether Infobip may have it.
 
         Raises:
             Refusal: Infobip refused it (nothing was stored).
@@ -140,6 +143,7 @@ class Infobip:
             async for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
                 with attempt:
                     async with self._limiters["submit"]:
+                        sending()
                         try:
                             response = await self._client.post("/resources/1/requests", json=body)
                         except _NOT_SENT:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -285,6 +286,7 @@ def _batch(
     limit_pairs: tuple[str, ...],
     dry_run: bool,
 ) -> None:
+    started = time.time()
     live = sys.stderr.isatty() and not quiet
     console.configure_logging(
         log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
@@ -314,6 +316,13 @@ def _batch(
     except ApiError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(3)
+    except KeyboardInterrupt:
+        written = out or batch_run.results_path(input_path)
+        if written.exists() and written.stat().st_mtime >= started:
+            click.echo(f"Interrupted; what was done so far is in {written}.", err=True)
+        else:
+            click.echo("Interrupted before anything was submitted.", err=True)
+        sys.exit(130)
     console.summary(report, live=live)
     sys.exit(3 if report.stopped else 0 if report.ok else 1)
 

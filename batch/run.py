@@ -143,7 +143,12 @@ async def run(
         timings["check"] = time.monotonic() - mark
         if ready and not settings.dry_run:
             mark = time.monotonic()
-            stopped = await _submit_all(api, ready, outcomes, progress)
+            try:
+                stopped = await _submit_all(api, ready, outcomes, progress)
+            except asyncio.CancelledError:  # Ctrl-C: what was done is written, then we stop
+                _not_sent(ready, outcomes, "the run was interrupted")
+                _write(output, sheets, candidates, outcomes, timings)
+                raise
             timings["submit"] = time.monotonic() - mark
     for candidate in candidates:
         progress.outcome(candidate, outcomes[id(candidate)])
@@ -281,12 +286,17 @@ async def _submit_all(
                 tasks.create_task(_submitter(api, queue, uploads, outcomes, progress))
     except* ApiError as group:
         stopped = str(group.exceptions[0])
+    _not_sent(ready, outcomes, f"the run stopped ({stopped})")
+    return stopped
+
+
+def _not_sent(ready: list[Candidate], outcomes: dict[int, Outcome], reason: str) -> None:
+    """Rows the run did not get to are FAILED, saying why."""
     for candidate in ready:
         outcome = outcomes[id(candidate)]
         if not outcome.result:
             outcome.result = "FAILED"
-            outcome.errors.append(f"not sent: the run stopped ({stopped})")
-    return stopped
+            outcome.errors.append(f"not sent: {reason}")
 
 
 async def _upload(api: Infobip, document: LocalDocument, progress: Progress) -> str:
@@ -318,8 +328,9 @@ async def _send(
     except Refusal as refusal:
         outcome.result, outcome.errors = "FAILED", [f"document upload refused: {refusal}"]
         return
+    sent = []
     try:
-        outcome.request_id = await api.submit(body)
+        outcome.request_id = await api.submit(body, sending=lambda: sent.append(True))
     except Refusal as refusal:
         deferred = refusal.code == "RR-ALPHA-SS-LIMIT400"
         outcome.result = "DEFERRED" if deferred else "FAILED"
@@ -330,10 +341,11 @@ async def _send(
         outcome.errors = [f"Infobip may or may not have stored this request ({exc}); not re-sent"]
         return
     except asyncio.CancelledError:
-        outcome.result = "UNCERTAIN"
-        outcome.errors = [
-            "the run stopped while this request was being sent; it may have been stored"
-        ]
+        if sent:  # otherwise it never left, and _not_sent says so
+            outcome.result = "UNCERTAIN"
+            outcome.errors = [
+                "the run stopped while this request was being sent; it may have been stored"
+            ]
         raise
     outcome.result, outcome.request_status = "SUBMITTED", "PENDING"
     outcome.submitted_at = datetime.now(UTC).isoformat(timespec="seconds")

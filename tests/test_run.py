@@ -468,3 +468,40 @@ def test_api_key_never_in_output_or_files(batch) -> None:
     assert any(p.suffix == ".json" and cache in p.parents for p in written), "the lookup cache"
     for file in written:
         assert key.encode() not in file.read_bytes(), file
+
+
+def test_interrupted_run_writes_what_it_did(make_api, tmp_path) -> None:
+    """Ctrl-C mid-run: exit 130, and the results sheet accounts for every row it sent."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import Batch
+
+    batch = Batch(make_api(), tmp_path)  # speed 1: one submit a second
+    path = batch.csv([toll_free(str(q)) for q in range(1, 21)])
+    env = {**os.environ, **batch.env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batch", "run", str(path), "--log-format", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(batch.api.stored()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 130, errors
+    assert "what was done so far is in" in errors
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert len(rows) == 20 and all(r["result"] for r in rows)
+    stored = {r["id"] for r in batch.api.stored()}
+    submitted = {r["requestId"] for r in rows if r["result"] == "SUBMITTED"}
+    uncertain = [r for r in rows if r["result"] == "UNCERTAIN"]
+    assert submitted <= stored and len(stored) <= len(submitted) + len(uncertain)
+    assert any(r["result"] == "FAILED" and "interrupted" in r["errors"] for r in rows), [
+        (r["result"], r["errors"]) for r in rows
+    ]

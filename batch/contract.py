@@ -53,6 +53,14 @@ DOCUMENT_TYPES = {
 }
 
 
+# The GSM 03.38 default alphabet, without its control characters (LF, CR, ESC): what an
+# alphanumeric sender name may use.
+GSM7 = frozenset(
+    "@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
     operation_id: str

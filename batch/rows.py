@@ -68,10 +68,6 @@ ENUMS = {
     "trafficOrigin": contract.enum("TrafficOrigin"),
     "trafficType": contract.enum("TrafficType"),
 }
-GSM7 = frozenset(
-    "@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
 YES = frozenset(
     {"yes", "y", "x", "true", "1", "✓", "✔", "agree", "i agree", "ja", "da", "oui", "si"}
 )
@@ -255,7 +251,7 @@ def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
 def _alpha_sender(text: str) -> str | None:
     if not 3 <= len(text) <= 11:
         return f"{text!r} has {len(text)} characters; an alphanumeric sender has 3 to 11"
-    outside = sorted(set(text) - GSM7)
+    outside = sorted(set(text) - contract.GSM7)
     if outside:
         return f"{text!r}: {' '.join(outside)} cannot be sent in SMS (GSM-7 alphabet only)"
     if not any(c.isalpha() for c in text):

@@ -128,7 +128,7 @@ async def run(
     check_writable(output, sheets)  # before anything is spent, not after
     candidates = parse_sheets(sheets)
     timings["read"] = time.monotonic() - began
-    outcomes = {id(c): Outcome(warnings=list(c.warnings)) for c in candidates}
+    outcomes = {id(c): Outcome() for c in candidates}
     stopped = None
     async with Infobip(
         settings.base_url,

@@ -15,11 +15,6 @@ from batch.sandbox.catalogue import Entry
 
 Violation = dict[str, str]
 
-# GSM 03.38 default alphabet, without the control characters (LF, CR, ESC).
-GSM7 = frozenset(
-    "@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
 EMAIL = regex.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 GSM_NUMBER = regex.compile(r"\+?[1-9][0-9]{6,14}")
 INTEGER = regex.compile(r"-?[0-9]+")
@@ -66,7 +61,7 @@ def body_violations(body: Any, schemas: Mapping[str, str]) -> list[Violation]:
         found.append(_v("countryCode", "must be an ISO 3166-1 alpha-2 country code"))
     sender = body.get("senderName")
     if body["type"] == "ALPHANUMERIC_REGISTRATION" and isinstance(sender, str):
-        if not set(sender) <= GSM7 or not any(c.isalpha() for c in sender):
+        if not set(sender) <= contract.GSM7 or not any(c.isalpha() for c in sender):
             found.append(_v("senderName", "must use the GSM-7 alphabet and contain a letter"))
     for index, email in enumerate(body.get("additionalContactEmails") or []):
         if isinstance(email, str) and not EMAIL.fullmatch(email):

@@ -10,6 +10,7 @@ and raises `SubmitUnknown`, never a second POST.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import mimetypes
 import socket
@@ -87,22 +88,30 @@ class Infobip:
     ) -> None:
         self._limiters = {name: _limiter(rate) for name, rate in limits.items()}
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=None)
-        self._client = httpx.AsyncClient(
+        self._make_client = functools.partial(
+            httpx.AsyncClient,
             base_url=base_url,
             headers={"Authorization": f"App {api_key}", "Accept": "application/json"},
             timeout=timeout,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-            transport=transport or httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS),
         )
+        self._transport = transport
+
+    @functools.cached_property
+    def _client(self) -> httpx.AsyncClient:
+        """Made on first use: a run whose requirements are all cached never connects, and
+        is spared loading the certificate store."""
+        transport = self._transport or httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS)
+        return self._make_client(transport=transport)
 
     async def __aenter__(self) -> Infobip:
-        await self._client.__aenter__()
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._client.__aexit__(kind, exc, tb)
+        if "_client" in self.__dict__:
+            await self._client.aclose()
 
     def rate(self, endpoint: str) -> float:
         """The calls per second this client allows itself on an endpoint."""

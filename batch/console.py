@@ -82,9 +82,9 @@ class Display:
                 "%s: %d to do", stage, total, extra={"fields": {"stage": stage, "total": total}}
             )
 
-    def advance(self, stage: str) -> None:
+    def advance(self, stage: str, count: int = 1) -> None:
         if self._bars is not None:
-            self._bars.advance(self._tasks[stage])
+            self._bars.advance(self._tasks[stage], count)
 
     def outcome(self, candidate: Candidate, outcome: Outcome) -> None:
         if self._bars is not None and RESULTS.get(outcome.result, False):

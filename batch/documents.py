@@ -22,6 +22,9 @@ class LocalDocument:
     sha256: str
     size: int
 
+    def __hash__(self) -> int:  # rows are told apart by content, a hash per row
+        return hash(self.sha256)
+
 
 class DocumentProblem(Exception):
     """Why a DOCUMENT cell cannot be used; the message is meant for the results sheet."""

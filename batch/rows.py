@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import email_validator
@@ -21,7 +22,7 @@ import regex
 
 from batch import contract
 from batch.documents import DocumentProblem, LocalDocument, Resolver
-from batch.sheets import RESULT_COLUMNS, Row, normalise
+from batch.sheets import RESULT_COLUMNS, Row, Sheet, normalise
 
 ALPHA, NUMBER, RCS = "ALPHANUMERIC_REGISTRATION", "NUMBER_PURCHASE", "RCS_SENDER_LAUNCH"
 TYPES = (ALPHA, NUMBER, RCS)
@@ -80,19 +81,84 @@ _IGNORED = frozenset(normalise(name) for name in RESULT_COLUMNS)
 _STANDARD = {normalise(name): name for name in STANDARD}
 
 
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What a sheet's columns hold, worked out once per sheet: the standard fields
+    (name, index, header as written), the reference column, and the requirement
+    columns by normalised header. Result columns the tool wrote are in none of them."""
+
+    sheet_type: str | None
+    standard: tuple[tuple[str, int, str], ...]
+    reference: int | None
+    values: Mapping[str, tuple[int, str]]
+
+    @classmethod
+    def of(cls, sheet: Sheet) -> Layout:
+        standard, values, reference = [], {}, None
+        for index, header in enumerate(sheet.headers):
+            name = normalise(header)
+            field_name = _STANDARD.get(name)
+            if field_name == "reference":
+                reference = index
+            elif field_name is not None:
+                standard.append((field_name, index, header))
+            elif name and name not in _IGNORED:
+                values[name] = (index, header)
+        sheet_type = sheet.name if sheet.name in TYPES else None
+        return cls(sheet_type, tuple(standard), reference, values)
+
+
+@dataclass(frozen=True, slots=True)
+class Standard:
+    """What a row's standard columns (type, country, sender, ...) say. Rows that agree
+    on them share one: a sheet of a thousand HR numbers parses "HR" once."""
+
+    layout: Layout
+    type: str | None
+    body: Mapping[str, Any]  # the request body but its requirements; lists as tuples
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    lookup: Mapping[str, Any] | None  # the requirements-lookup body, when it can be asked
+    lookup_key: str | None
+    identity: tuple[Any, ...]
+
+
 @dataclass(slots=True)
 class Candidate:
-    """A row on its way to becoming a request body."""
+    """A row on its way to becoming a request: its standard columns (shared with rows
+    that agree on them), its requirement values once checked, and its problems."""
 
     row: Row
-    type: str | None = None
-    body: dict[str, Any] = field(default_factory=dict)
-    reference: str | None = None
-    # Requirement columns: normalised header -> (header as written, text).
-    values: dict[str, tuple[str, str]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    documents: dict[str, list[LocalDocument]] = field(default_factory=dict)
+    standard: Standard
+    reference: str | None
+    errors: list[str]
+    warnings: list[str]
+    # One (key, value) per requirement, None where empty or wrong; lists as tuples.
+    filled: tuple[tuple[str, Any] | None, ...] = ()
+
+    @property
+    def type(self) -> str | None:
+        return self.standard.type
+
+    @property
+    def country(self) -> str | None:
+        country = self.standard.body.get("countryCode")
+        return None if country is None else str(country)
+
+    @property
+    def lookup(self) -> Mapping[str, Any] | None:
+        return self.standard.lookup
+
+    @property
+    def documents(self) -> list[LocalDocument]:
+        """The files the row's DOCUMENT values name, to upload before it is sent."""
+        return [
+            value
+            for pair in self.filled
+            if pair is not None
+            for value in (pair[1] if isinstance(pair[1], tuple) else (pair[1],))
+            if isinstance(value, LocalDocument)
+        ]
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(f"{column}: {message}")
@@ -100,110 +166,130 @@ class Candidate:
     def warn(self, column: str, message: str) -> None:
         self.warnings.append(f"{column}: {message}")
 
-    @property
-    def lookup(self) -> dict[str, Any] | None:
-        """The requirements-lookup body for this row, or None when its standard columns
-        are too broken to ask."""
-        if self.type is None or any(name not in self.body for name in REQUIRED[self.type]):
-            return None
-        names = {
-            ALPHA: ("countryCode", "trafficOrigin", "trafficType"),
-            NUMBER: ("countryCode", "numberType", "capabilities", "quantity", "clientType"),
-            RCS: ("countryCode", "trafficOrigin", "excludedCarriers"),
-        }[self.type]
-        return {"type": self.type, **{n: self.body[n] for n in names if n in self.body}}
+    def body(self) -> dict[str, Any]:
+        """The request body; files are `LocalDocument`s, to be replaced by documentIds."""
+        body = {name: _json(value) for name, value in self.standard.body.items()}
+        body["requirements"] = [
+            {"key": key, "value": _json(value)} for key, value in filter(None, self.filled)
+        ]
+        return body
 
-    def identity(self) -> str:
-        """What the row asks for: two rows with one identity ask for the same thing."""
-        body = self.body
+    def identity(self) -> tuple[Any, ...]:
+        """What the row asks for: two rows with one identity ask for the same thing. A
+        sender is registered once per country; numbers are bought per content."""
         if self.type == NUMBER:
-            asked = {
-                k: v for k, v in body.items() if k not in ("additionalContactEmails", "platform")
-            }
-            return json.dumps({"type": self.type, **asked}, sort_keys=True, default=str)
-        sender = str(body.get("senderName", "")).casefold()
-        return json.dumps([self.type, body.get("countryCode"), sender])
+            return (self.standard.identity, self.filled)
+        return self.standard.identity
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """What a sheet's column holds: a standard field (`standard`), a requirement value
-    (`key`, its normalised header), or neither (a result column the tool wrote)."""
-
-    header: str
-    standard: str | None
-    key: str | None
+def _json(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return dict(value) if isinstance(value, Mapping) else value
 
 
-def columns(headers: Sequence[str]) -> tuple[Column, ...]:
-    """The roles of a sheet's columns, worked out once per sheet."""
+def parse_sheet(sheet: Sheet) -> list[Candidate]:
+    """The sheet's non-blank rows as Candidates, their standard columns checked; each
+    distinct combination of standard cells is parsed once."""
+    layout = Layout.of(sheet)
+    indexes = [index for _, index, _ in layout.standard]
+    pick = (
+        itemgetter(*indexes) if len(indexes) > 1 else lambda cells: tuple(cells[i] for i in indexes)
+    )
+    parsed: dict[tuple[str, ...], Standard] = {}
     found = []
-    for header in headers:
-        name = normalise(header)
-        standard = _STANDARD.get(name)
-        key = None if standard is not None or name in _IGNORED else name
-        found.append(Column(header, standard, key))
-    return tuple(found)
+    for row in sheet.rows:
+        if row.blank:
+            continue
+        texts = pick(row.cells)
+        standard = parsed.get(texts)
+        if standard is None:
+            standard = parsed[texts] = _standard(layout, texts)
+        reference = row.cells[layout.reference].strip() if layout.reference is not None else ""
+        errors, warnings = list(standard.errors), list(standard.warnings)
+        found.append(Candidate(row, standard, reference or None, errors, warnings))
+    return found
 
 
-def parse(row: Row, roles: Sequence[Column], *, sheet_type: str | None) -> Candidate:
-    """Read a row's standard columns; the rest become requirement values."""
-    candidate = Candidate(row)
-    standard: dict[str, tuple[str, str]] = {}
-    for column, text in zip(roles, row.cells, strict=True):
-        if column.standard is not None:
-            standard[column.standard] = (column.header, text.strip())
-        elif column.key is not None and text.strip():
-            candidate.values[column.key] = (column.header, text)
-    _parse_type(candidate, standard, sheet_type)
-    if candidate.type is None:
-        return candidate
-    for name in REQUIRED[candidate.type]:
-        if not standard.get(name, ("", ""))[1]:
-            candidate.error(
-                standard.get(name, (name, ""))[0], f"required for a {READABLE[candidate.type]}"
-            )
-    for name, (header, text) in standard.items():
-        if not text or name in ("type", "reference"):
+def _standard(layout: Layout, texts: Sequence[str]) -> Standard:
+    """Read a row's standard columns: the type, then every field the type uses."""
+    cells = {
+        name: (header, text.strip())
+        for (name, _, header), text in zip(layout.standard, texts, strict=True)
+    }
+    body: dict[str, Any] = {}
+    errors: list[str] = []
+    warnings: list[str] = []
+    kind = _parse_type(cells, layout.sheet_type, errors)
+    if kind is None:
+        return Standard(layout, None, body, tuple(errors), (), None, None, ())
+    body["type"] = kind
+    for name in REQUIRED[kind]:
+        if not cells.get(name, ("", ""))[1]:
+            header = cells.get(name, (name, ""))[0]
+            errors.append(f"{header}: required for a {READABLE[kind]}")
+    for name, (header, text) in cells.items():
+        if not text or name == "type":
             continue
-        if name not in USED[candidate.type] | COMMON:
-            candidate.warn(header, f"not used for a {READABLE[candidate.type]}; not sent")
+        if name not in USED[kind] | COMMON:
+            warnings.append(f"{header}: not used for a {READABLE[kind]}; not sent")
             continue
-        _parse_field(candidate, name, header, text)
-    if "reference" in standard and standard["reference"][1]:
-        candidate.reference = standard["reference"][1]
-    if candidate.type == NUMBER and "quantity" not in candidate.body and not candidate.errors:
-        candidate.body["quantity"] = 1  # the lookup's default; submit states none, so say it
-    return candidate
+        value, problem = _field(kind, name, text)
+        if problem is not None:
+            errors.append(f"{header}: {problem}")
+        elif name in ("applicationId", "entityId"):
+            body.setdefault("platform", {})[name] = value
+        else:
+            body[name] = value
+    if kind == NUMBER and "quantity" not in body and not errors:
+        body["quantity"] = 1  # the lookup's default; submit states none, so say it
+    lookup = _lookup(kind, body)
+    return Standard(
+        layout,
+        kind,
+        body,
+        tuple(errors),
+        tuple(warnings),
+        lookup,
+        None if lookup is None else json.dumps(lookup, sort_keys=True),
+        _identity(kind, body),
+    )
+
+
+def _lookup(kind: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The requirements-lookup body, or None when the standard columns are too broken
+    to ask."""
+    if any(name not in body for name in REQUIRED[kind]):
+        return None
+    names = {
+        ALPHA: ("countryCode", "trafficOrigin", "trafficType"),
+        NUMBER: ("countryCode", "numberType", "capabilities", "quantity", "clientType"),
+        RCS: ("countryCode", "trafficOrigin", "excludedCarriers"),
+    }[kind]
+    return {"type": kind, **{n: _json(body[n]) for n in names if n in body}}
+
+
+def _identity(kind: str, body: Mapping[str, Any]) -> tuple[Any, ...]:
+    if kind == NUMBER:
+        asked = {k: v for k, v in body.items() if k not in ("additionalContactEmails", "platform")}
+        return tuple(sorted(asked.items()))
+    return (kind, body.get("countryCode"), str(body.get("senderName", "")).casefold())
 
 
 def _parse_type(
-    candidate: Candidate, standard: Mapping[str, tuple[str, str]], sheet_type: str | None
-) -> None:
-    header, text = standard.get("type", ("type", ""))
+    cells: Mapping[str, tuple[str, str]], sheet_type: str | None, errors: list[str]
+) -> str | None:
+    header, text = cells.get("type", ("type", ""))
     if not text and sheet_type is None:
-        candidate.error(
-            header, f"missing; give one of {', '.join(TYPES)} (or name the sheet after the type)"
+        errors.append(
+            f"{header}: missing; give one of {', '.join(TYPES)} (or name the sheet after the type)"
         )
-        return
+        return None
     wanted = text.upper().replace(" ", "_").replace("-", "_") if text else sheet_type
     if wanted not in TYPES:
-        candidate.error(header, f"{text!r} is not a request type; use one of {', '.join(TYPES)}")
-        return
-    candidate.type = wanted
-    candidate.body["type"] = wanted
-
-
-def _parse_field(candidate: Candidate, name: str, header: str, text: str) -> None:
-    """Check one standard column and put its typed value in the body."""
-    assert candidate.type is not None
-    value, problem = _field(candidate.type, name, text)
-    if problem is not None:
-        candidate.error(header, problem)
-    elif name in ("applicationId", "entityId"):
-        candidate.body.setdefault("platform", {})[name] = value
-    else:
-        candidate.body[name] = list(value) if isinstance(value, tuple) else value
+        errors.append(f"{header}: {text!r} is not a request type; use one of {', '.join(TYPES)}")
+        return None
+    return wanted
 
 
 @functools.lru_cache(maxsize=65536)  # country, types, capabilities recur on every row
@@ -274,7 +360,6 @@ class Requirement:
     rules: Mapping[str, Any]
     pattern: regex.Pattern[str] | None
     by_name: Mapping[str, str]  # normalised option -> option
-    seen: dict[str, tuple[Any, str | None]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, spec: Mapping[str, Any]) -> Requirement:
@@ -303,15 +388,22 @@ class Requirement:
             return f" (put: {self.options[0]})"
         return f" (one of: {', '.join(self.options)})" if self.options else ""
 
-    def value(self, text: str, documents: Resolver) -> tuple[Any, str | None]:
-        """The value as Infobip wants it, or the problem with the text; each distinct
-        text is judged once (up to a bound), since most columns repeat down a sheet."""
-        found = self.seen.get(text)
-        if found is None:
-            found = self._value(text, documents)
-            if len(self.seen) < 50_000:
-                self.seen[text] = found
-        return found
+    def judge(self, cell: str, documents: Resolver) -> tuple[tuple[str, Any] | None, str | None]:
+        """A cell's (key, value) as Infobip wants it (None when empty), or the problem."""
+        text = cell.strip()
+        if not text:
+            return None, "required by Infobip" + self.hint() if self.required else None
+        if not self.many:
+            value, problem = self._value(text, documents)
+            return (None, problem) if problem else ((self.key, value), None)
+        values = []
+        for part in SPLIT.split(text):
+            if part:
+                value, problem = self._value(part, documents)
+                if problem:
+                    return None, problem
+                values.append(value)
+        return (self.key, tuple(values)), None
 
     def _value(self, text: str, documents: Resolver) -> tuple[Any, str | None]:
         if self.kind == "TEXT":
@@ -376,49 +468,49 @@ def prepare(specs: Sequence[Mapping[str, Any]]) -> tuple[Requirement, ...]:
 
 
 def check_requirements(
-    candidate: Candidate, requirements: Sequence[Requirement], *, documents: Resolver
+    candidates: Sequence[Candidate], requirements: Sequence[Requirement], *, documents: Resolver
 ) -> None:
-    """Check the row's requirement columns and fill body["requirements"].
+    """Check the requirement columns of rows that share one sheet and one offer, and
+    set each row's `filled`.
 
-    Every requirement is checked; a non-empty column that matches none is a warning
-    and is not sent. DOCUMENT values are resolved to files (`candidate.documents`) or
-    kept as documentIds; files go in the body as `LocalDocument`s, replaced by their
-    documentId once uploaded.
+    Column by column, each distinct cell is judged once: a column repeats the same few
+    values down a sheet, and a big sheet is checked in about the time it takes to read.
+    Every requirement is checked; a non-empty column that matches none is a warning and
+    is not sent. DOCUMENT values become `LocalDocument`s or stay documentIds.
     """
-    assert candidate.type is not None
-    filled: list[dict[str, Any]] = []
+    layout = candidates[0].standard.layout
+    rows = [candidate.row.cells for candidate in candidates]
+    columns = []
     for requirement in requirements:
-        header, text = candidate.values.get(requirement.column, (requirement.key, ""))
-        value = _requirement(candidate, requirement, header, text.strip(), documents)
-        if value is not None:
-            filled.append({"key": requirement.key, "value": value})
+        index, header = layout.values.get(requirement.column, (None, requirement.key))
+        cells = [""] * len(rows) if index is None else list(map(itemgetter(index), rows))
+        pairs, problems = {}, {}
+        for cell in set(cells):
+            pairs[cell], problem = requirement.judge(cell, documents)
+            if problem:
+                problems[cell] = problem
+        columns.append(list(map(pairs.__getitem__, cells)))
+        label = requirement.label(header)
+        for candidate, cell in _having(candidates, cells, problems):
+            candidate.error(label, problems[cell])
+    filled = zip(*columns, strict=True) if columns else [()] * len(candidates)
+    for candidate, row_filled in zip(candidates, filled, strict=True):
+        candidate.filled = row_filled
     known = {requirement.column for requirement in requirements}
-    for column, (header, _) in candidate.values.items():
+    where = f"{READABLE[candidates[0].type or '']}s in {candidates[0].country}"
+    for column, (index, header) in layout.values.items():
         if column not in known:
-            where = f"{READABLE[candidate.type]}s in {candidate.body.get('countryCode', '?')}"
-            candidate.warn(header, f"not a requirement for {where}; not sent")
-    candidate.body["requirements"] = filled
+            cells = list(map(itemgetter(index), rows))
+            for candidate, _ in _having(candidates, cells, {c for c in set(cells) if c.strip()}):
+                candidate.warn(header, f"not a requirement for {where}; not sent")
 
 
-def _requirement(
-    candidate: Candidate, requirement: Requirement, header: str, text: str, documents: Resolver
-) -> Any:
-    """One requirement's value as Infobip wants it, or None (with the problem recorded)."""
-    if not text:
-        if requirement.required:
-            candidate.error(requirement.label(header), "required by Infobip" + requirement.hint())
-        return None
-    parts = [p for p in SPLIT.split(text) if p] if requirement.many else [text]
-    values = []
-    for part in parts:
-        value, problem = requirement.value(part, documents)
-        if problem:
-            candidate.error(requirement.label(header), problem)
-            return None
-        if isinstance(value, LocalDocument):
-            candidate.documents.setdefault(requirement.key, []).append(value)
-        values.append(value)
-    return values if requirement.many else values[0]
+def _having(
+    candidates: Sequence[Candidate], cells: Sequence[str], wanted: Collection[str]
+) -> Iterator[tuple[Candidate, str]]:
+    """The rows whose cell is one of `wanted` (usually none: then nothing is walked)."""
+    if wanted:
+        yield from ((c, cell) for c, cell in zip(candidates, cells, strict=True) if cell in wanted)
 
 
 @functools.lru_cache(maxsize=16384)  # the same numbers and addresses recur down a sheet
@@ -453,6 +545,8 @@ def _is_url(text: str) -> bool:
 
 def _integer(text: str) -> int | None:
     """A whole number as typed: 50000, 50 000, 50,000 or 50000.0 (Excel's float)."""
+    if text.isascii() and text.isdigit():
+        return int(text)
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "").replace("_", "")
     if THOUSANDS.fullmatch(cleaned):
         cleaned = cleaned.replace(",", "")

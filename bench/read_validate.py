@@ -46,49 +46,48 @@ def write_workbook(path: Path, rows: int) -> None:
     book.save(path)
 
 
-def measure_pandas(path: str) -> dict[str, float]:
+def measure_pandas(path: str, rows: int) -> dict[str, float]:
     import pandas
 
     began = time.perf_counter()
     frame = pandas.read_excel(path, engine="calamine", dtype=str)
     seconds = time.perf_counter() - began
-    assert len(frame) > 0
+    assert len(frame) == rows
     return {
         "seconds": seconds,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
-def measure_ours(path: str) -> dict[str, float]:
+def measure_ours(path: str, rows: int) -> dict[str, float]:
     from batch import run
     from batch.api import Infobip
     from batch.config import Settings
-    from batch.sheets import read_sheets
 
     # The account the cache was warmed for; port 9 is closed, so any lookup would fail.
-    settings = Settings(base_url=os.environ["BENCH_BASE_URL"], api_key="bench-key")
+    settings = Settings(base_url=os.environ["BENCH_BASE_URL"], api_key="bench-key", dry_run=True)
     closed = Settings(base_url="http://127.0.0.1:9", api_key="bench-key")
 
     async def check() -> list[run.Candidate]:
-        candidates = run.parse_sheets(read_sheets(Path(path)))
         async with Infobip(closed.base_url, closed.api_key, limits=closed.limits) as api:
-            await run.check_rows(settings, api, candidates, Path(path))
-        return candidates
+            found = await run.examine(
+                settings, api, Path(path), output=Path(path).with_suffix(".results.xlsx")
+            )
+        return found.ready
 
     began = time.perf_counter()
-    candidates = asyncio.run(check())
+    valid = asyncio.run(check())
     seconds = time.perf_counter() - began
-    invalid = sum(1 for c in candidates if c.errors)
-    assert invalid == 0, candidates[0].errors if invalid else None
+    assert len(valid) == rows, f"{rows - len(valid)} rows found invalid or duplicate"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_mb": peak, "rows": len(candidates)}
+    return {"seconds": seconds, "peak_mb": peak}
 
 
-def in_fresh_process(which: str, path: Path, env: dict[str, str]) -> dict[str, float]:
+def in_fresh_process(which: str, path: Path, rows: int, env: dict[str, str]) -> dict[str, float]:
     here = str(Path(__file__).parent)
     code = (
         f"import sys, json; sys.path.insert(0, {here!r}); import read_validate as b;"
-        f" print(json.dumps(b.measure_{which}({str(path)!r})))"
+        f" print(json.dumps(b.measure_{which}({str(path)!r}, {rows})))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
@@ -119,8 +118,8 @@ def main() -> None:
         os.environ["BENCH_BASE_URL"] = url
         warm_for(base, url)
         env = dict(os.environ)
-        pandas_runs = [in_fresh_process("pandas", path, env) for _ in range(3)]
-        our_runs = [in_fresh_process("ours", path, env) for _ in range(3)]
+        pandas_runs = [in_fresh_process("pandas", path, rows, env) for _ in range(3)]
+        our_runs = [in_fresh_process("ours", path, rows, env) for _ in range(3)]
     pandas_s = sorted(r["seconds"] for r in pandas_runs)[1]
     ours_s = sorted(r["seconds"] for r in our_runs)[1]
     print(

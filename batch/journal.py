@@ -1,0 +1,492 @@
+"""The journal: a durable record of every request row, so that a rerun never submits a row
+twice and never loses one.
+
+One SQLite file per Infobip account in the state directory. Each state change is its own
+committed transaction, so a row is on disk as SUBMITTING before its POST leaves: after a
+crash, such a row is looked up in Infobip's list rather than sent again.
+
+    VALIDATED ──> SUBMITTING ──> SUBMITTED
+        ^             │    ^         (a second, different requestId is refused)
+        │             v    │
+        └── DEFERRED / FAILED <── UNCERTAIN (no answer: resolve before resending)
+
+`state_lock` keeps two cron runs from working on one state directory at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from batch.errors import BatchError
+
+logger = logging.getLogger(__name__)
+
+STATES = ("VALIDATED", "SUBMITTING", "SUBMITTED", "DEFERRED", "FAILED", "UNCERTAIN")
+# The states a row may be in before each change: a row that may already exist at Infobip
+# (SUBMITTING, UNCERTAIN, SUBMITTED) is never sent again without being resolved first.
+_OPEN = frozenset({"VALIDATED", "DEFERRED", "FAILED"})
+_ALLOWED_FROM = {
+    "SUBMITTING": _OPEN,
+    "SUBMITTED": frozenset({"SUBMITTING", "UNCERTAIN", "SUBMITTED"}),
+    "DEFERRED": frozenset(STATES) - {"SUBMITTED"},
+    "FAILED": frozenset(STATES) - {"SUBMITTED"},
+    "UNCERTAIN": frozenset({"SUBMITTING", "UNCERTAIN"}),
+}
+_ACCOUNT = re.compile(r"[0-9a-f]{1,64}")
+# Under SQLite's oldest default limit of 999 host parameters per statement.
+_CHUNK = 900
+
+# Migration steps: entry i takes the schema from version i to i + 1 (PRAGMA user_version).
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE requests (
+            key TEXT PRIMARY KEY,
+            content TEXT NOT NULL,
+            state TEXT NOT NULL,
+            type TEXT,
+            country TEXT,
+            body TEXT,
+            request_id TEXT,
+            request_status TEXT,
+            code TEXT,
+            message TEXT,
+            source TEXT,
+            sent_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX requests_state ON requests (state)",
+        """CREATE TABLE documents (
+            sha256 TEXT PRIMARY KEY,
+            document_id TEXT NOT NULL,
+            name TEXT,
+            uploaded_at TEXT NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_COLUMNS = (
+    "key, content, state, type, country, body, request_id, request_status, code, message,"
+    " source, sent_at, created_at, updated_at"
+)
+_UPSERT_VALIDATED = """
+    INSERT INTO requests (key, content, state, type, country, source, created_at, updated_at)
+    VALUES (?, ?, 'VALIDATED', ?, ?, ?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET
+        content = excluded.content, type = excluded.type, country = excluded.country,
+        source = excluded.source, updated_at = excluded.updated_at
+    WHERE requests.state IN ('VALIDATED', 'DEFERRED', 'FAILED')
+"""
+
+
+class JournalError(BatchError):
+    """The journal cannot be opened or read, or a state change would break its promises."""
+
+
+class Locked(BatchError):
+    """Another run holds the state directory: two runs at once could submit a row twice."""
+
+    def __init__(self, state_dir: Path, pid: int | None) -> None:
+        self.state_dir, self.pid = state_dir, pid
+        who = "another resource-batch run" + ("" if pid is None else f" (pid {pid})")
+        super().__init__(f"{who} is using {state_dir}; wait for it to finish, then run again")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One request row as the journal knows it."""
+
+    key: str
+    content: str
+    state: str
+    type: str | None
+    country: str | None
+    body: dict[str, Any] | None
+    request_id: str | None
+    request_status: str | None
+    code: str | None
+    message: str | None
+    source: str | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Journal:
+    """The journal of one Infobip account; open it with `Journal.open`.
+
+    Use it from one thread: the connection is not shared.
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    @classmethod
+    def open(cls, state_dir: Path, account: str) -> Journal:
+        """Open the account's journal in `state_dir`, creating both if missing.
+
+        The folder is created owner-only (0o700) and the file kept owner-only (0o600):
+        request bodies name customers.
+
+        Args:
+            state_dir: the folder holding per-account state.
+            account: the account fingerprint (`Settings.account`), never the API key.
+
+        Raises:
+            ValueError: `account` is not a hex fingerprint.
+            JournalError: the file is not a journal, is from a newer resource-batch,
+                or cannot be opened.
+        """
+        if not _ACCOUNT.fullmatch(account):
+            msg = "account must be a hex fingerprint such as Settings.account"
+            raise ValueError(msg)  # the value is left out: it could be an API key
+        path = state_dir / f"journal-{account}.sqlite3"
+        with _private_umask():
+            _make_private_dir(state_dir, what="journal")
+            connection = _connect(path)
+        try:
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            connection.close()
+            raise JournalError(f"journal {path}: cannot make it private: {exc.strerror}") from None
+        return cls(path, connection)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file; a closed journal cannot be used again. Closing twice is harmless."""
+        self._db.close()
+
+    def entries(self, keys: Iterable[str]) -> dict[str, Entry]:
+        """The entries for `keys` that the journal knows, by key; unknown keys are absent."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Entry] = {}
+        with self._errors():
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                query = f"SELECT {_COLUMNS} FROM requests WHERE key IN ({marks})"
+                found.update((row[0], _entry(row)) for row in self._db.execute(query, chunk))
+        return found
+
+    def get(self, key: str) -> Entry | None:
+        """The entry for `key`, or None when the journal has never seen it."""
+        with self._errors():
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+    def validated(self, rows: Iterable[tuple[str, str, str | None, str | None, str]]) -> None:
+        """Record rows about to be sent, in one transaction.
+
+        New keys become VALIDATED. Known keys in VALIDATED, DEFERRED or FAILED get the new
+        content, type, country and source, keeping their state; rows that may exist at
+        Infobip (SUBMITTING, SUBMITTED, UNCERTAIN) are left exactly as they are.
+
+        Args:
+            rows: (key, content, type, country, source) per row.
+        """
+        now = _now()
+        with self._transaction() as db:
+            db.executemany(
+                _UPSERT_VALIDATED,
+                (
+                    (key, content, kind, country, source, now, now)
+                    for key, content, kind, country, source in rows
+                ),
+            )
+
+    def submitting(self, key: str, body: dict[str, Any]) -> None:
+        """Record that `body` is about to be POSTed for `key`; on disk when this returns.
+
+        Raises:
+            JournalError: the key is unknown, or its row may already exist at Infobip.
+        """
+        text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+        self._change(key, "SUBMITTING", body=text, sent_at=_now(), code=None, message=None)
+
+    def submitted(self, key: str, request_id: str, status: str | None = "PENDING") -> None:
+        """Record Infobip's requestId (and its status) for a sent row.
+
+        Raises:
+            JournalError: the key is unknown, was never sent, or already has a different
+                requestId (which would mean it was submitted twice).
+        """
+        self._change(
+            key, "SUBMITTED", request_id=request_id, request_status=status, code=None, message=None
+        )
+
+    def deferred(self, key: str, code: str | None, message: str) -> None:
+        """Record that the row was not accepted this time and should be sent again later.
+
+        Raises:
+            JournalError: the key is unknown or already SUBMITTED.
+        """
+        self._change(key, "DEFERRED", code=code, message=message)
+
+    def failed(self, key: str, code: str | None, message: str) -> None:
+        """Record that Infobip refused the row, or it could not be sent.
+
+        Raises:
+            JournalError: the key is unknown or already SUBMITTED.
+        """
+        self._change(key, "FAILED", code=code, message=message)
+
+    def uncertain(self, key: str, reason: str) -> None:
+        """Record that a POST got no usable answer: the request may exist at Infobip.
+
+        Raises:
+            JournalError: the key is unknown, or was not being sent.
+        """
+        self._change(key, "UNCERTAIN", code=None, message=reason)
+
+    def unresolved(self) -> list[Entry]:
+        """Rows that may exist at Infobip without our knowing their requestId (SUBMITTING or
+        UNCERTAIN), oldest `sent_at` first: to be matched in Infobip's list before resending."""
+        query = (
+            f"SELECT {_COLUMNS} FROM requests WHERE state IN ('SUBMITTING', 'UNCERTAIN')"
+            " ORDER BY sent_at IS NULL, sent_at, key"
+        )
+        with self._errors():
+            return [_entry(row) for row in self._db.execute(query)]
+
+    def document_id(self, sha256: str) -> str | None:
+        """The documentId of an already uploaded file with this content, if any."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT document_id FROM documents WHERE sha256 = ?", (sha256,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def uploaded(self, sha256: str, document_id: str, name: str | None = None) -> None:
+        """Remember the documentId Infobip gave a file, so that it is uploaded once."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO documents (sha256, document_id, name, uploaded_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (sha256) DO UPDATE SET document_id = excluded.document_id,"
+                " name = excluded.name, uploaded_at = excluded.uploaded_at",
+                (sha256, document_id, name, _now()),
+            )
+
+    def _change(self, key: str, state: str, **columns: str | None) -> None:
+        """Move `key` to `state` and set `columns`, in one committed transaction."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT state, request_id FROM requests WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                msg = f"journal {self.path}: no request {key!r}; record it with validated() first"
+                raise JournalError(msg)
+            _check_change(key, row[0], row[1], state, columns.get("request_id"))
+            values = {**columns, "state": state, "updated_at": _now()}
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            db.execute(f"UPDATE requests SET {assignments} WHERE key = ?", (*values.values(), key))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (and synced) on leaving, rolled back on error."""
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Report SQLite failures (disk full, I/O errors) as JournalError naming the file."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: {exc}") from exc
+
+
+def _check_change(
+    key: str, current: str, request_id: str | None, state: str, new_id: str | None
+) -> None:
+    """Refuse a change that could lose a submitted request or hide a double submit."""
+    if current == "SUBMITTED" and state == "SUBMITTED" and request_id != new_id:
+        msg = (
+            f"request {key!r} is already SUBMITTED as requestId {request_id!r}; a second"
+            f" requestId {new_id!r} means it was submitted twice: check both in Infobip"
+        )
+        raise JournalError(msg)
+    if current not in _ALLOWED_FROM[state]:
+        where = f" as requestId {request_id!r}" if request_id else ""
+        msg = f"request {key!r} is {current}{where}; it cannot become {state}"
+        raise JournalError(msg)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open the database at `path`, set it up for durability and bring its schema up to date.
+
+    Raises:
+        JournalError: the file is not a journal, is newer than this program, or cannot
+            be opened.
+    """
+    try:
+        connection = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise JournalError(f"journal {path}: cannot open it: {exc}") from None
+    try:
+        _prepare(connection, path)
+    except sqlite3.Error as exc:
+        connection.close()
+        raise _open_error(path, exc) from None
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _prepare(connection: sqlite3.Connection, path: Path) -> None:
+    connection.execute("PRAGMA busy_timeout = 5000")
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        msg = (
+            f"journal {path} was written by a newer resource-batch (schema version {version},"
+            f" this one knows up to {SCHEMA_VERSION}): upgrade resource-batch"
+        )
+        raise JournalError(msg)
+    mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        logger.warning("journal %s: WAL is not available here, using %s mode", path, mode)
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    _migrate(connection, path)
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Apply the missing migration steps and the new user_version in one transaction."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another process may have migrated meanwhile.
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        for number, step in enumerate(_MIGRATIONS[version:], start=version + 1):
+            logger.info("journal %s: migrating schema to version %d", path, number)
+            for statement in step:
+                connection.execute(statement)
+        if version < SCHEMA_VERSION:
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> JournalError:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return JournalError(
+            f"journal {path} is damaged or not a resource-batch journal ({exc}): move it"
+            " aside (keep it: it may list requests already submitted) and run again"
+        )
+    return JournalError(f"journal {path}: cannot open it: {exc}")
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    (key, content, state, kind, country, body, request_id, request_status, code, message,
+     source, sent_at, created_at, updated_at) = row  # fmt: skip
+    return Entry(
+        key=key,
+        content=content,
+        state=state,
+        type=kind,
+        country=country,
+        body=None if body is None else json.loads(body),
+        request_id=request_id,
+        request_status=request_status,
+        code=code,
+        message=message,
+        source=source,
+        sent_at=None if sent_at is None else datetime.fromisoformat(sent_at),
+        created_at=datetime.fromisoformat(created_at),
+        updated_at=datetime.fromisoformat(updated_at),
+    )
+
+
+def _now() -> str:
+    """Now in UTC as fixed-width ISO-8601 text, so that text order is time order."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@contextlib.contextmanager
+def state_lock(state_dir: Path) -> Iterator[None]:
+    """Hold the state directory for one run; released when the block ends or the process
+    dies (flock), so a lock file left by a killed run never blocks the next one.
+
+    Raises:
+        Locked: another process holds it; the message names its pid when known.
+        JournalError: the directory or lock file cannot be created.
+    """
+    path = state_dir / "lock"
+    try:
+        with _private_umask():
+            _make_private_dir(state_dir, what="state")
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise JournalError(f"cannot create lock file {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Locked(state_dir, _holder(fd)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+        os.ftruncate(fd, 0)  # still held here: no other run can be writing its pid yet
+    finally:
+        os.close(fd)
+
+
+def _holder(fd: int) -> int | None:
+    """The pid the lock holder wrote, or None if it has not written it yet."""
+    try:
+        return int(os.pread(fd, 32, 0).decode("ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def _private_umask() -> Iterator[None]:
+    """Create files and folders owner-only, whatever the caller's umask."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _make_private_dir(folder: Path, *, what: str) -> None:
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JournalError(f"cannot create {what} folder {folder}: {exc.strerror}") from None

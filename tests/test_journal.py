@@ -1,0 +1,392 @@
+"""The journal and the state lock, on real files and real SQLite, across real processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batch.errors import BatchError
+from batch.journal import STATES, Journal, JournalError, Locked, state_lock
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "0123456789abcdef"
+BODY = {"type": "ALPHANUMERIC_REGISTRATION", "senderName": "InfobipHR", "documentIds": ["AB"]}
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def journal(state_dir: Path) -> Iterator[Journal]:
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        yield journal
+
+
+Row = tuple[str, str, str | None, str | None, str]
+
+
+def row(key: str, content: str = "c1", source: str = "requests.xlsx, row 2") -> Row:
+    return (key, content, "ALPHANUMERIC_REGISTRATION", "HR", source)
+
+
+def put(journal: Journal, key: str, state: str) -> None:
+    """Bring a new row to `state` the way a run would."""
+    journal.validated([row(key)])
+    if state == "VALIDATED":
+        return
+    if state in ("DEFERRED", "FAILED"):
+        getattr(journal, state.lower())(key, "E429", "later")
+        return
+    journal.submitting(key, BODY)
+    if state == "SUBMITTED":
+        journal.submitted(key, f"id-{key}")
+    elif state == "UNCERTAIN":
+        journal.uncertain(key, "read timeout")
+
+
+def python(code: str) -> subprocess.Popen[str]:
+    """A separate Python process running `code` against this checkout."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_states_survive_close_and_reopen(state_dir: Path) -> None:
+    """Every state and its details read back the same after the journal is reopened."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        for state in STATES:
+            put(journal, state.lower(), state)
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        found = journal.entries(state.lower() for state in STATES)
+    assert {key: entry.state for key, entry in found.items()} == {s.lower(): s for s in STATES}
+    submitted = found["submitted"]
+    assert (submitted.request_id, submitted.request_status) == ("id-submitted", "PENDING")
+    assert submitted.body == BODY
+    assert submitted.sent_at is not None and submitted.sent_at.utcoffset() is not None
+    assert (found["failed"].code, found["failed"].message) == ("E429", "later")
+    assert found["uncertain"].message == "read timeout"
+    validated = found["validated"]
+    assert (validated.content, validated.type, validated.country) == (
+        "c1",
+        "ALPHANUMERIC_REGISTRATION",
+        "HR",
+    )
+    assert validated.source == "requests.xlsx, row 2"
+    assert validated.body is None and validated.sent_at is None
+    assert validated.created_at.utcoffset() is not None
+
+
+@pytest.mark.parametrize("state", ["VALIDATED", "DEFERRED", "FAILED"])
+def test_validated_refreshes_rows_not_yet_sent(journal: Journal, state: str) -> None:
+    """A row not yet at Infobip takes the sheet's new content and source, keeping its state."""
+    put(journal, "k", state)
+    before = journal.get("k")
+    journal.validated([row("k", content="c2", source="new.xlsx, row 9")])
+    after = journal.get("k")
+    assert before is not None and after is not None
+    assert (after.content, after.source, after.state) == ("c2", "new.xlsx, row 9", state)
+    assert after.updated_at > before.updated_at
+
+
+@pytest.mark.parametrize("state", ["SUBMITTING", "SUBMITTED", "UNCERTAIN"])
+def test_validated_never_touches_rows_that_may_be_at_infobip(journal: Journal, state: str) -> None:
+    """Validating again leaves a sent or possibly sent row exactly as it was."""
+    put(journal, "k", state)
+    before = journal.get("k")
+    journal.validated([row("k", content="c2", source="new.xlsx, row 9"), row("other")])
+    assert journal.get("k") == before
+    assert journal.get("other") is not None
+
+
+def test_submitted_refuses_a_second_request_id(journal: Journal) -> None:
+    """A second, different requestId for one row is refused: it would be a double submit."""
+    put(journal, "k", "SUBMITTED")
+    with pytest.raises(JournalError, match="id-k.*other-id.*submitted twice"):
+        journal.submitted("k", "other-id")
+    entry = journal.get("k")
+    assert entry is not None and entry.request_id == "id-k"
+
+
+def test_submitted_again_with_the_same_id_updates_the_status(journal: Journal) -> None:
+    """Recording the same requestId again is harmless and updates its status."""
+    put(journal, "k", "SUBMITTED")
+    journal.submitted("k", "id-k", "APPROVED")
+    entry = journal.get("k")
+    assert entry is not None and (entry.request_id, entry.request_status) == ("id-k", "APPROVED")
+
+
+def test_an_uncertain_row_can_be_resolved_as_submitted(journal: Journal) -> None:
+    """A row found in Infobip's list after a lost answer takes its requestId."""
+    put(journal, "k", "UNCERTAIN")
+    journal.submitted("k", "found-id", "IN_PROGRESS")
+    entry = journal.get("k")
+    assert entry is not None and (entry.state, entry.request_id) == ("SUBMITTED", "found-id")
+    assert entry.message is None
+
+
+@pytest.mark.parametrize("state", ["SUBMITTING", "SUBMITTED", "UNCERTAIN"])
+def test_submitting_refuses_rows_that_may_be_at_infobip(journal: Journal, state: str) -> None:
+    """A row that may already exist at Infobip cannot be sent again without resolving it."""
+    put(journal, "k", state)
+    with pytest.raises(JournalError, match=f"'k' is {state}.*cannot become SUBMITTING"):
+        journal.submitting("k", BODY)
+
+
+@pytest.mark.parametrize("state", ["DEFERRED", "FAILED"])
+def test_submitting_retries_rows_that_were_not_accepted(journal: Journal, state: str) -> None:
+    """A deferred or failed row may be sent again, and its old error is cleared."""
+    put(journal, "k", state)
+    journal.submitting("k", {**BODY, "senderName": "Fixed"})
+    entry = journal.get("k")
+    assert entry is not None and entry.state == "SUBMITTING"
+    assert entry.body is not None and entry.body["senderName"] == "Fixed"
+    assert (entry.code, entry.message) == (None, None)
+
+
+@pytest.mark.parametrize("change", ["deferred", "failed", "uncertain"])
+def test_a_submitted_row_cannot_lose_its_request_id(journal: Journal, change: str) -> None:
+    """A SUBMITTED row cannot be marked deferred, failed or uncertain (and resent later)."""
+    put(journal, "k", "SUBMITTED")
+    args = ("read timeout",) if change == "uncertain" else ("E400", "bad")
+    with pytest.raises(JournalError, match="SUBMITTED as requestId 'id-k'"):
+        getattr(journal, change)("k", *args)
+
+
+def test_uncertain_needs_a_row_being_sent(journal: Journal) -> None:
+    """Only a row whose POST went out can be uncertain."""
+    put(journal, "k", "VALIDATED")
+    with pytest.raises(JournalError, match="cannot become UNCERTAIN"):
+        journal.uncertain("k", "timeout")
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        pytest.param("submitting", (BODY,), id="submitting"),
+        pytest.param("submitted", ("id",), id="submitted"),
+        pytest.param("deferred", ("E429", "later"), id="deferred"),
+        pytest.param("failed", ("E400", "bad"), id="failed"),
+        pytest.param("uncertain", ("timeout",), id="uncertain"),
+    ],
+)
+def test_state_changes_refuse_unknown_keys(
+    journal: Journal, method: str, args: tuple[Any, ...]
+) -> None:
+    """A state change for a row never recorded as validated is refused, naming the key."""
+    with pytest.raises(JournalError, match="no request 'ghost'"):
+        getattr(journal, method)("ghost", *args)
+    assert journal.get("ghost") is None
+
+
+def test_entries_returns_25000_keys(journal: Journal) -> None:
+    """A bulk fetch returns every known key of a large sheet, and leaves unknown ones out."""
+    keys = [f"ref-{n:05d}" for n in range(25_000)]
+    journal.validated(row(key, content=f"c{key}") for key in keys)
+    found = journal.entries([*keys, "unknown", keys[0]])
+    assert sorted(found) == keys
+    assert found["ref-12345"].content == "cref-12345"
+
+
+def test_entries_works_under_sqlites_oldest_parameter_limit(journal: Journal) -> None:
+    """A bulk fetch stays within 999 host parameters, the default of older SQLite builds."""
+    journal._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    keys = [f"ref-{n:04d}" for n in range(2_500)]
+    journal.validated(row(key) for key in keys)
+    assert sorted(journal.entries(keys)) == keys
+
+
+def test_unresolved_lists_sent_rows_oldest_first(journal: Journal) -> None:
+    """Only SUBMITTING and UNCERTAIN rows are unresolved, the earliest sent first."""
+    for key in ("a", "b", "c", "d", "e"):
+        journal.validated([row(key)])
+    for key in ("c", "a", "b", "d"):
+        journal.submitting(key, BODY)
+    journal.uncertain("a", "timeout")
+    journal.submitted("d", "id-d")
+    assert [entry.key for entry in journal.unresolved()] == ["c", "a", "b"]
+
+
+def test_document_ids_persist(state_dir: Path) -> None:
+    """An uploaded document's id is remembered across runs, and the latest upload wins."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.uploaded("aa" * 32, "DOC1", "registration.pdf")
+        journal.uploaded("bb" * 32, "DOC2")
+        journal.uploaded("bb" * 32, "DOC3")
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        assert journal.document_id("aa" * 32) == "DOC1"
+        assert journal.document_id("bb" * 32) == "DOC3"
+        assert journal.document_id("cc" * 32) is None
+
+
+def test_journals_are_per_account(state_dir: Path) -> None:
+    """Each account has its own file: one account's rows are unknown to another."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.validated([row("k")])
+    with Journal.open(state_dir, "fedcba9876543210") as other:
+        assert other.get("k") is None
+        assert other.path.name == "journal-fedcba9876543210.sqlite3"
+
+
+def test_account_must_be_a_fingerprint(state_dir: Path) -> None:
+    """Something that is not a hex fingerprint (an API key, say) is refused and not echoed."""
+    with pytest.raises(ValueError, match="hex fingerprint") as caught:
+        Journal.open(state_dir, "App 1234-secret-key")
+    assert "secret" not in str(caught.value)
+    assert not state_dir.exists()
+
+
+def test_files_are_owner_only(tmp_path: Path) -> None:
+    """The state folders are 0o700 and the journal and its WAL 0o600, even with umask 022."""
+    state_dir = tmp_path / "parent" / "state"
+    previous = os.umask(0o022)
+    try:
+        journal = Journal.open(state_dir, ACCOUNT)
+    finally:
+        os.umask(previous)
+    with journal:
+        journal.validated([row("k")])
+        wal = journal.path.with_name(journal.path.name + "-wal")
+        assert wal.exists()
+        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+        assert stat.S_IMODE(journal.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(state_dir.parent.stat().st_mode) == 0o700
+
+
+def test_an_existing_journal_is_made_private(state_dir: Path) -> None:
+    """A journal file left readable by others is made owner-only on open."""
+    Journal.open(state_dir, ACCOUNT).close()
+    path = state_dir / f"journal-{ACCOUNT}.sqlite3"
+    path.chmod(0o644)
+    Journal.open(state_dir, ACCOUNT).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_schema_version_is_recorded(state_dir: Path) -> None:
+    """A new journal is at schema version 1 and in WAL mode."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        path = journal.path
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"this is a spreadsheet, not a database\n" * 20, id="text"),
+        pytest.param(b"SQLite format 3\x00" + b"\xff" * 200, id="bad-header"),
+    ],
+)
+def test_a_damaged_file_asks_to_move_it_aside(state_dir: Path, content: bytes) -> None:
+    """A file that is not a journal gives a JournalError naming it and saying what to do."""
+    state_dir.mkdir()
+    path = state_dir / f"journal-{ACCOUNT}.sqlite3"
+    path.write_bytes(content)
+    with pytest.raises(JournalError, match="move it aside") as caught:
+        Journal.open(state_dir, ACCOUNT)
+    assert str(path) in str(caught.value)
+    assert path.read_bytes() == content
+
+
+def test_a_newer_journal_asks_to_upgrade(state_dir: Path) -> None:
+    """A journal from a newer schema version is not touched: the user is told to upgrade."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.validated([row("k")])
+        path = journal.path
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA user_version = 2")
+        db.commit()
+    with pytest.raises(JournalError, match="newer resource-batch.*upgrade resource-batch"):
+        Journal.open(state_dir, ACCOUNT)
+
+
+def test_submitting_is_on_disk_when_it_returns(state_dir: Path) -> None:
+    """A process killed (SIGKILL) right after submitting() returns leaves the row SUBMITTING."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.validated([row("k")])
+    code = f"""
+        import os, signal
+        from pathlib import Path
+        from batch.journal import Journal
+        journal = Journal.open(Path({str(state_dir)!r}), {ACCOUNT!r})
+        journal.submitting("k", {BODY!r})
+        os.kill(os.getpid(), signal.SIGKILL)
+    """
+    with python(code) as child:
+        _, errors = child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL, errors
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        entry = journal.get("k")
+        assert entry is not None and (entry.state, entry.body) == ("SUBMITTING", BODY)
+        assert [e.key for e in journal.unresolved()] == ["k"]
+
+
+@contextlib.contextmanager
+def lock_holder(state_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process that holds the state lock until it is killed."""
+    code = f"""
+        import time
+        from pathlib import Path
+        from batch.journal import state_lock
+        with state_lock(Path({str(state_dir)!r})):
+            print("locked", flush=True)
+            time.sleep(120)
+    """
+    with python(code) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "locked\n", child.stderr
+            yield child
+        finally:
+            child.kill()
+            child.wait()
+
+
+def test_lock_held_by_another_process_names_its_pid(state_dir: Path) -> None:
+    """A second run is refused with Locked, naming the running pid and the folder."""
+    with lock_holder(state_dir) as holder:
+        with pytest.raises(Locked) as caught, state_lock(state_dir):
+            pass
+    assert caught.value.pid == holder.pid
+    assert isinstance(caught.value, BatchError)
+    expected = f"another resource-batch run (pid {holder.pid}) is using {state_dir}"
+    assert str(caught.value).startswith(expected)
+
+
+def test_lock_of_a_killed_run_does_not_block(state_dir: Path) -> None:
+    """After the holder is killed (its pid left in the file), the next run gets the lock."""
+    with lock_holder(state_dir) as holder:
+        pass
+    lock = state_dir / "lock"
+    assert lock.read_text() == f"{holder.pid}\n"
+    with state_lock(state_dir):
+        assert lock.read_text() == f"{os.getpid()}\n"
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+
+
+def test_lock_is_released_when_the_run_ends(state_dir: Path) -> None:
+    """The lock can be taken again once the block that held it has ended."""
+    with state_lock(state_dir):
+        with pytest.raises(Locked, match=f"pid {os.getpid()}"), state_lock(state_dir):
+            pass
+    with state_lock(state_dir):
+        pass

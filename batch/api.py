@@ -14,18 +14,20 @@ import functools
 import logging
 import mimetypes
 import socket
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import certifi
 import httpx
 import stamina
 from aiolimiter import AsyncLimiter
 
 from batch.contract import DOCUMENT_TYPES
-from batch.errors import ApiError, AuthError
+from batch.errors import ApiError, AuthError, ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ UNAVAILABLE = frozenset(
         "RR-RCS-SENDER-COUNTRY-UNSUPPORTED400",
     }
 )
+LIST_PAGE = 2000  # the most GET /resources/1/requests returns per page
 # Nagle plus delayed ACKs would add ~40 ms to each keep-alive request.
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 # Failures after which a request certainly never reached the server.
@@ -85,6 +88,7 @@ class Infobip:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        ca_bundle: Path | None = None,
     ) -> None:
         self._limiters = {name: _limiter(rate) for name, rate in limits.items()}
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=None)
@@ -96,12 +100,15 @@ class Infobip:
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         )
         self._transport = transport
+        self._ca_bundle = ca_bundle
 
     @functools.cached_property
     def _client(self) -> httpx.AsyncClient:
         """Made on first use: a run whose requirements are all cached never connects, and
         is spared loading the certificate store."""
-        transport = self._transport or httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS)
+        transport = self._transport or httpx.AsyncHTTPTransport(
+            verify=tls_context(self._ca_bundle), socket_options=_SOCKET_OPTIONS
+        )
         return self._make_client(transport=transport)
 
     async def __aenter__(self) -> Infobip:
@@ -168,6 +175,20 @@ class Infobip:
         _raise_for_status(response)
         return str(response.json()["id"])
 
+    async def requests(self, kind: str, country: str, *, page: int = 0) -> dict[str, Any]:
+        """One page of the account's requests of a type in a country, newest first, as
+        many per page as Infobip allows: `{"results": [...], "paging": {...}}`."""
+        params = {
+            "type": kind,
+            "countryCode": country,
+            "sort": "requestedDate,desc",
+            "page": page,
+            "size": LIST_PAGE,
+        }
+        response = await self._safe("read", "GET", "/resources/1/requests", params=params)
+        page_json: dict[str, Any] = response.json()
+        return page_json
+
     async def _safe(self, endpoint: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """A call that is safe to repeat: retried on 429 for as long as it takes, and on
         5xx and network failures a few times, with capped exponential backoff and jitter."""
@@ -184,6 +205,24 @@ class Infobip:
             raise ApiError(f"Infobip kept failing {method} {url}: {exc.refusal}") from None
         _raise_for_status(response)
         return response
+
+
+def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """Certificates are always verified: against the usual authorities (certifi's), plus
+    `ca_bundle` when given (a company proxy's own authority, say). Nothing turns it off.
+
+    Raises:
+        ConfigError: the bundle cannot be read as PEM certificates.
+    """
+    context = ssl.create_default_context(cafile=certifi.where())
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"CA bundle {ca_bundle}: not readable as PEM certificates ({exc})"
+            ) from None
+    return context
 
 
 def _limiter(rate: float) -> AsyncLimiter:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,13 +16,16 @@ from typing import TYPE_CHECKING, Any
 import click
 import httpx
 
-from batch import config, console
+from batch import config, console, journal
+from batch import inbox as inbox_files
 from batch import run as batch_run
 from batch.config import Settings
 from batch.errors import ApiError, ConfigError, InputError
 
 if TYPE_CHECKING:
     from batch.sandbox.app import SandboxConfig
+
+logger = logging.getLogger("batch")
 
 
 def _latency(
@@ -183,7 +188,9 @@ def _self_check(config: SandboxConfig) -> None:
 def _run_options(command: Any) -> Any:
     """The options `run` and `validate` share."""
     options = [
-        click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path)),
+        click.argument(
+            "input_path", metavar="INPUT", required=False, type=click.Path(path_type=Path)
+        ),
         click.option(
             "--out",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -232,6 +239,18 @@ def _run_options(command: Any) -> Any:
             metavar="ENDPOINT=RATE",
             help="Calls per second for an endpoint (lookup, submit, upload, read, ...).",
         ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="RESOURCE_BATCH_STATE_DIR",
+            help="Where the journal of what was submitted lives (default: the user data"
+            " folder; RESOURCE_BATCH_STATE_DIR).",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            help="PEM certificates to trust in addition to the usual ones (a TLS proxy's).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -241,17 +260,47 @@ def _run_options(command: Any) -> Any:
 @main.command()
 @_run_options
 @click.option("--dry-run", is_flag=True, help="Check every row, send nothing (same as `validate`).")
+@click.option(
+    "--resubmit-uncertain",
+    is_flag=True,
+    help="Send again rows whose earlier submit got no answer and is not in Infobip's list.",
+)
+@click.option(
+    "--reconcile-grace",
+    type=click.FloatRange(0),
+    metavar="SECONDS",
+    help="How long a submit with no answer may take to appear in Infobip's list"
+    " (default 30, or reconcile_grace in the config file).",
+)
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Run every .csv/.xlsx in this folder (name order) instead of INPUT; for cron.",
+)
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --inbox results go (default: INBOX/results).",
+)
 def run(**options: Any) -> None:
     """Check every row of INPUT against Infobip's requirements, upload its documents,
     submit the requests and write a results sheet.
 
-    Exit codes: 0 every row SUBMITTED, VALID or DUPLICATE; 1 some row INVALID,
-    DEFERRED, FAILED or UNCERTAIN; 2 bad usage, configuration or input; 3 Infobip
-    unreachable or credentials refused.
+    Rows an earlier run submitted are never sent again: the journal in the state
+    folder remembers each row (by its reference, or what it asks for) and its requestId.
+
+    With --inbox, each input is moved to INBOX/processed once its results are written,
+    and a second run started meanwhile exits at once with code 4.
+
+    Exit codes: 0 every row SUBMITTED, ALREADY_SUBMITTED, VALID or DUPLICATE; 1 some
+    row INVALID, CONFLICT, DEFERRED, FAILED or UNCERTAIN; 2 bad usage, configuration or
+    input; 3 Infobip unreachable or credentials refused; 4 another run is using the
+    state folder.
 
     \b
-    Example:
+    Examples:
         resource-batch run samples/requests.xlsx --sandbox
+        resource-batch run --inbox /srv/crm-exports --log-format json
     """
     _batch(**options)
 
@@ -273,7 +322,7 @@ def validate(**options: Any) -> None:
 
 def _batch(
     *,
-    input_path: Path,
+    input_path: Path | None,
     out: Path | None,
     sandbox: bool,
     documents_dir: Path | None,
@@ -284,13 +333,23 @@ def _batch(
     api_key: str | None,
     config_path: Path | None,
     limit_pairs: tuple[str, ...],
+    state_dir: Path | None,
+    ca_bundle: Path | None,
     dry_run: bool,
+    resubmit_uncertain: bool = False,
+    reconcile_grace: float | None = None,
+    inbox: Path | None = None,
+    outbox: Path | None = None,
 ) -> None:
     started = time.time()
     live = sys.stderr.isatty() and not quiet
     console.configure_logging(
         log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
     )
+    if (input_path is None) == (inbox is None):
+        raise click.UsageError("give either INPUT or --inbox DIR")
+    if inbox is not None and out is not None:
+        raise click.UsageError("--out names one results file; with --inbox use --outbox DIR")
     try:
         with contextlib.ExitStack() as stack:
             settings = _settings(
@@ -300,31 +359,83 @@ def _batch(
                 api_key_flag=api_key,
                 config_path=config_path,
                 limit_pairs=limit_pairs,
+                state_dir=state_dir,
             )
             settings = settings.replace(
                 dry_run=dry_run,
                 documents_dir=documents_dir,
                 refresh_requirements=refresh_requirements,
+                resubmit_uncertain=resubmit_uncertain,
+                ca_bundle=ca_bundle,
             )
-            with console.Display(live=live) as display:
-                report = asyncio.run(
-                    batch_run.run(settings, input_path, output=out, progress=display)
-                )
-    except (ConfigError, InputError) as exc:
+            if reconcile_grace is not None:
+                settings = settings.replace(reconcile_grace=reconcile_grace)
+            if not dry_run:  # one sending run per state folder: never two at once
+                stack.enter_context(journal.state_lock(settings.state_dir))
+            if inbox is not None:
+                code = _inbox(settings, inbox, outbox or inbox / "results", live=live)
+            else:
+                assert input_path is not None
+                with console.Display(live=live) as display:
+                    report = asyncio.run(
+                        batch_run.run(settings, input_path, output=out, progress=display)
+                    )
+                console.summary(report, live=live)
+                code = _exit_code(report)
+    except journal.Locked as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(4)
+    except (ConfigError, InputError, journal.JournalError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     except ApiError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(3)
     except KeyboardInterrupt:
+        if input_path is None:
+            click.echo("Interrupted; files not yet filed away stay in the inbox.", err=True)
+            sys.exit(130)
         written = out or batch_run.results_path(input_path)
         if written.exists() and written.stat().st_mtime >= started:
             click.echo(f"Interrupted; what was done so far is in {written}.", err=True)
         else:
             click.echo("Interrupted before anything was submitted.", err=True)
         sys.exit(130)
-    console.summary(report, live=live)
-    sys.exit(3 if report.stopped else 0 if report.ok else 1)
+    sys.exit(code)
+
+
+def _exit_code(report: batch_run.Report) -> int:
+    return 3 if report.stopped else 0 if report.ok else 1
+
+
+def _inbox(settings: Settings, inbox: Path, outbox: Path, *, live: bool) -> int:
+    """Run each file in the inbox; the exit code is the worst of theirs. Infobip
+    unreachable or refusing the key stops at once (the rest wait for the next run)."""
+    files = inbox_files.inputs(inbox)
+    logger.info("inbox %s: %d file(s) to run", inbox, len(files))
+    outbox.mkdir(parents=True, exist_ok=True)
+    worst = 0
+    for path in files:
+        output = inbox_files.vacant(outbox / batch_run.results_path(path).name)
+        try:
+            with console.Display(live=live) as display:
+                report = asyncio.run(batch_run.run(settings, path, output=output, progress=display))
+        except InputError as exc:
+            logger.error("%s", exc, extra={"fields": {"file": str(path), "result": "REJECTED"}})
+            note = inbox_files.vacant(outbox / f"{path.name}.error.txt")
+            note.write_text(f"{exc}\n", encoding="utf-8")
+            inbox_files.file_away(path, inbox / "rejected")
+            worst = max(worst, 2)
+            continue
+        console.summary(report, live=live)
+        worst = max(worst, _exit_code(report))
+        if inbox_files.finished(report):
+            inbox_files.file_away(path, inbox / "processed")
+        else:
+            logger.warning("%s: rows left to do; it stays in the inbox for the next run", path)
+        if report.stopped:
+            break
+    return worst
 
 
 def _settings(
@@ -335,9 +446,11 @@ def _settings(
     api_key_flag: str | None,
     config_path: Path | None,
     limit_pairs: tuple[str, ...],
+    state_dir: Path | None,
 ) -> Settings:
     """Settings from flags, environment and config file; with --sandbox, a sandbox
-    started here, announced, on a free loopback port."""
+    started here, announced, on a free loopback port, with a journal that goes with it
+    (unless --state-dir says where)."""
     file = config.config_file(config_path, os.environ)
     limits = config.parse_limits(
         tuple(f"{k}={v}" for k, v in (file.get("limits") or {}).items()), config.PUBLISHED_LIMITS
@@ -354,8 +467,12 @@ def _settings(
             err=True,
         )
         settings = Settings(base_url=running.base_url, api_key=running.api_key, limits=limits)
-        return settings.replace(**timeouts)
-    url, key = config.credentials(
-        base_url_flag=base_url_flag, api_key_flag=api_key_flag, environ=os.environ, file=file
-    )
-    return Settings(base_url=url, api_key=key, limits=limits).replace(**timeouts)
+        state_dir = state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    else:
+        url, key = config.credentials(
+            base_url_flag=base_url_flag, api_key_flag=api_key_flag, environ=os.environ, file=file
+        )
+        settings = Settings(base_url=url, api_key=key, limits=limits)
+    if state_dir is not None:
+        settings = settings.replace(state_dir=state_dir)
+    return settings.replace(**timeouts)

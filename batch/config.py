@@ -49,6 +49,12 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_document_bytes: int = 10 * 1024 * 1024
+    # The journal and the lock live here, one journal per account.
+    state_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP)))
+    # How long a submit with no answer may take to show in Infobip's list.
+    reconcile_grace: float = 30.0
+    resubmit_uncertain: bool = False
+    ca_bundle: Path | None = None  # trusted in addition to the usual certificates
 
     @property
     def account(self) -> str:
@@ -121,13 +127,14 @@ def config_file(explicit: Path | None, environ: Mapping[str, str]) -> dict[str, 
 
 
 def timeouts(file: Mapping[str, Any]) -> dict[str, float]:
-    """`connect_timeout` and `read_timeout` (seconds) from the config file, if set.
+    """`connect_timeout`, `read_timeout` and `reconcile_grace` (seconds) from the config
+    file, if set.
 
     Raises:
         ConfigError: a timeout that is not a positive number.
     """
     found = {}
-    for name in ("connect_timeout", "read_timeout"):
+    for name in ("connect_timeout", "read_timeout", "reconcile_grace"):
         if name in file:
             value = file[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from batch.outcome import RESULTS, Outcome
 from batch.rows import Candidate
-from batch.run import RESULTS, Outcome, Report
+from batch.run import Report
 
 logger = logging.getLogger("batch")
 

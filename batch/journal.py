@@ -274,6 +274,13 @@ class Journal:
         with self._errors():
             return [_entry(row) for row in self._db.execute(query)]
 
+    def request_ids(self) -> set[str]:
+        """Every requestId the journal has given a row: a request found in Infobip's list
+        with one of these belongs to that row, not to a lost one."""
+        with self._errors():
+            rows = self._db.execute("SELECT request_id FROM requests WHERE request_id IS NOT NULL")
+            return {str(row[0]) for row in rows}
+
     def document_id(self, sha256: str) -> str | None:
         """The documentId of an already uploaded file with this content, if any."""
         with self._errors():

@@ -9,6 +9,7 @@ collected, never raised: a row reports all of its problems at once.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -174,12 +175,28 @@ class Candidate:
         ]
         return body
 
+    def content(self) -> str:
+        """A fingerprint of the request the row makes, files by their SHA-256: how a row
+        is known again in a later run, and a changed one told apart."""
+        text = json.dumps(self.body(), sort_keys=True, ensure_ascii=False, default=_by_content)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def key(self, content: str) -> str:
+        """The row's key in the journal: its reference, or else what it asks for."""
+        return f"ref:{self.reference}" if self.reference else f"sha256:{content}"
+
     def identity(self) -> tuple[Any, ...]:
         """What the row asks for: two rows with one identity ask for the same thing. A
         sender is registered once per country; numbers are bought per content."""
         if self.type == NUMBER:
             return (self.standard.identity, self.filled)
         return self.standard.identity
+
+
+def _by_content(value: Any) -> str:
+    if isinstance(value, LocalDocument):
+        return f"sha256:{value.sha256}"
+    raise TypeError(f"{type(value).__name__} is not part of a request")
 
 
 def _json(value: Any) -> Any:

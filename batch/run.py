@@ -12,77 +12,23 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from batch import rows as rowlib
-from batch.api import Infobip, Refusal, SubmitUnknown
+from batch.api import Infobip
 from batch.config import Settings
-from batch.documents import LocalDocument, Resolver
+from batch.documents import Resolver
 from batch.errors import ApiError
+from batch.journal import Journal
+from batch.outcome import RESULTS, Outcome, Progress, Silent
 from batch.requirements import RequirementCache
 from batch.rows import READABLE, Candidate
 from batch.sheets import Sheet, check_writable, gc_paused, read_sheets, write_results
+from batch.submit import Sender, not_sent
 
 logger = logging.getLogger(__name__)
-
-# Results, and whether a row with that result lets the run exit 0.
-RESULTS = {
-    "SUBMITTED": True,
-    "VALID": True,
-    "DUPLICATE": True,
-    "INVALID": False,
-    "DEFERRED": False,
-    "FAILED": False,
-    "UNCERTAIN": False,
-}
-
-
-class Progress(Protocol):
-    """What the run tells its caller as it goes; the CLI draws or logs it."""
-
-    def start(self, stage: str, total: int) -> None: ...
-
-    def advance(self, stage: str, count: int = 1) -> None: ...
-
-    def outcome(self, candidate: Candidate, outcome: Outcome) -> None: ...
-
-
-class _Silent:
-    def start(self, stage: str, total: int) -> None:
-        pass
-
-    def advance(self, stage: str, count: int = 1) -> None:
-        pass
-
-    def outcome(self, candidate: Candidate, outcome: Outcome) -> None:
-        pass
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What became of one row: the values of the result columns."""
-
-    result: str = ""
-    request_id: str = ""
-    request_status: str = ""
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    document_ids: list[str] = field(default_factory=list)
-    submitted_at: str = ""
-
-    def columns(self) -> dict[str, str]:
-        return {
-            "result": self.result,
-            "requestId": self.request_id,
-            "requestStatus": self.request_status,
-            "errors": "\n".join(self.errors),
-            "warnings": "\n".join(self.warnings),
-            "documentIds": "\n".join(self.document_ids),
-            "submittedAt": self.submitted_at,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +65,7 @@ async def run(
         InputError: the input cannot be read as a request sheet.
         AuthError: Infobip refused the credentials before anything was written.
     """
-    progress = progress or _Silent()
+    progress = progress or Silent()
     output = output or results_path(input_path)
     began = time.monotonic()
     stopped = None
@@ -129,19 +75,25 @@ async def run(
         limits=settings.limits,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        ca_bundle=settings.ca_bundle,
     ) as api:
         found = await examine(settings, api, input_path, output=output, progress=progress)
         sheets, candidates, outcomes = found.sheets, found.candidates, found.outcomes
-        ready, timings = found.ready, found.timings
-        if ready and not settings.dry_run:
-            mark = time.monotonic()
-            try:
-                stopped = await _submit_all(api, ready, outcomes, progress)
-            except asyncio.CancelledError:  # Ctrl-C: what was done is written, then we stop
-                _not_sent(ready, outcomes, "the run was interrupted")
-                _write(output, sheets, candidates, outcomes, timings)
-                raise
-            timings["submit"] = time.monotonic() - mark
+        timings = found.timings
+        with Journal.open(settings.state_dir, settings.account) as journal:
+            sender = Sender(api, journal, settings, outcomes, progress)
+            if not settings.dry_run:
+                await sender.settle()
+            rows = sender.plan(found.ready, record=not settings.dry_run, file=input_path.name)
+            if rows and not settings.dry_run:
+                mark = time.monotonic()
+                try:
+                    stopped = await sender.send_all(rows)
+                except asyncio.CancelledError:  # Ctrl-C: what was done is written, then we stop
+                    not_sent(outcomes, found.ready, "the run was interrupted")
+                    _write(output, sheets, candidates, outcomes, timings)
+                    raise
+                timings["submit"] = time.monotonic() - mark
     for candidate in candidates:
         progress.outcome(candidate, outcomes[id(candidate)])
     timings["total"] = time.monotonic() - began
@@ -210,7 +162,7 @@ async def check_rows(
     Raises:
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
-    progress = progress or _Silent()
+    progress = progress or Silent()
     cache = RequirementCache(
         settings.cache_dir / "requirements" / settings.account,
         ttl=settings.cache_ttl,
@@ -287,126 +239,6 @@ def judge(
 def _where(candidate: Candidate) -> str:
     sheet = f"sheet {candidate.row.sheet!r} " if candidate.row.sheet else ""
     return f"{sheet}row {candidate.row.number}"
-
-
-async def _submit_all(
-    api: Infobip, ready: list[Candidate], outcomes: dict[int, Outcome], progress: Progress
-) -> str | None:
-    """Upload each distinct file once and submit each row as soon as its files are in.
-
-    Returns why the run stopped early (credentials refused, Infobip unreachable), or
-    None. Rows not sent by then are FAILED; a row whose submit was in flight is UNCERTAIN.
-    """
-    files: dict[str, LocalDocument] = {}
-    for candidate in ready:
-        for document in candidate.documents:
-            files.setdefault(document.sha256, document)
-    progress.start("files uploaded", len(files))
-    progress.start("requests submitted", len(ready))
-    uploads: dict[str, asyncio.Task[str]] = {}
-    stopped = None
-    try:
-        async with asyncio.TaskGroup() as tasks:
-            for sha, document in files.items():  # in the order rows first need them
-                uploads[sha] = tasks.create_task(_upload(api, document, progress))
-            queue: asyncio.Queue[Candidate] = asyncio.Queue()
-            for candidate in ready:
-                queue.put_nowait(candidate)
-            workers = min(len(ready), 64 + int(api.rate("submit") * 10))
-            for _ in range(workers):
-                tasks.create_task(_submitter(api, queue, uploads, outcomes, progress))
-    except* ApiError as group:
-        stopped = str(group.exceptions[0])
-    _not_sent(ready, outcomes, f"the run stopped ({stopped})")
-    return stopped
-
-
-def _not_sent(ready: list[Candidate], outcomes: dict[int, Outcome], reason: str) -> None:
-    """Rows the run did not get to are FAILED, saying why."""
-    for candidate in ready:
-        outcome = outcomes[id(candidate)]
-        if not outcome.result:
-            outcome.result = "FAILED"
-            outcome.errors.append(f"not sent: {reason}")
-
-
-async def _upload(api: Infobip, document: LocalDocument, progress: Progress) -> str:
-    try:
-        return await api.upload(document.path)
-    finally:
-        progress.advance("files uploaded")
-
-
-async def _submitter(
-    api: Infobip,
-    queue: asyncio.Queue[Candidate],
-    uploads: dict[str, asyncio.Task[str]],
-    outcomes: dict[int, Outcome],
-    progress: Progress,
-) -> None:
-    while not queue.empty():
-        candidate = queue.get_nowait()
-        await _send(api, candidate, uploads, outcomes[id(candidate)])
-        progress.advance("requests submitted")
-
-
-async def _send(
-    api: Infobip, candidate: Candidate, uploads: dict[str, asyncio.Task[str]], outcome: Outcome
-) -> None:
-    """Upload-wait and submit one row, recording what became of it."""
-    try:
-        body = await _with_document_ids(candidate, uploads, outcome)
-    except Refusal as refusal:
-        outcome.result, outcome.errors = "FAILED", [f"document upload refused: {refusal}"]
-        return
-    sent = []
-    try:
-        outcome.request_id = await api.submit(body, sending=lambda: sent.append(True))
-    except Refusal as refusal:
-        deferred = refusal.code == "RR-ALPHA-SS-LIMIT400"
-        outcome.result = "DEFERRED" if deferred else "FAILED"
-        outcome.errors = [str(refusal)]
-        return
-    except SubmitUnknown as exc:
-        outcome.result = "UNCERTAIN"
-        outcome.errors = [f"Infobip may or may not have stored this request ({exc}); not re-sent"]
-        return
-    except asyncio.CancelledError:
-        if sent:  # otherwise it never left, and _not_sent says so
-            outcome.result = "UNCERTAIN"
-            outcome.errors = [
-                "the run stopped while this request was being sent; it may have been stored"
-            ]
-        raise
-    outcome.result, outcome.request_status = "SUBMITTED", "PENDING"
-    outcome.submitted_at = datetime.now(UTC).isoformat(timespec="seconds")
-
-
-async def _with_document_ids(
-    candidate: Candidate, uploads: dict[str, asyncio.Task[str]], outcome: Outcome
-) -> dict[str, Any]:
-    """The row's body with each file replaced by the documentId its upload got."""
-    body = candidate.body()
-    filled = []
-    for item in body.get("requirements", []):
-        value = item["value"]
-        if isinstance(value, list):
-            value = [await _document_id(v, uploads) for v in value]
-        else:
-            value = await _document_id(value, uploads)
-        filled.append({"key": item["key"], "value": value})
-        if any(isinstance(v, LocalDocument) for v in _as_list(item["value"])):
-            outcome.document_ids.append(f"{item['key']}: {', '.join(_as_list(value))}")
-    body["requirements"] = filled
-    return body
-
-
-async def _document_id(value: Any, uploads: dict[str, asyncio.Task[str]]) -> Any:
-    return await uploads[value.sha256] if isinstance(value, LocalDocument) else value
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _write(

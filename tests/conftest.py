@@ -250,6 +250,7 @@ def clean_environ(
         "IB_BASE_URL",
         "IB_API_KEY",
         "RESOURCE_BATCH_CONFIG",
+        "RESOURCE_BATCH_STATE_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("home")
@@ -298,6 +299,8 @@ class Batch:
         command = list(args) if args and args[0] in ("run", "validate") else ["run", *args]
         if fast:
             command += FAST
+            if command[0] == "run":  # a lost submit is looked for at once, not after 30 s
+                command += ["--reconcile-grace", "0.2"]
         return CliRunner().invoke(
             cli_main, command, env={**self.env, **(env or {})}, catch_exceptions=False
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import openpyxl
@@ -393,8 +394,9 @@ def test_throttling_is_waited_out(make_api, tmp_path) -> None:
     assert batch.api.calls()[("submit-resource-request", 429)] > 0
 
 
-def test_server_errors_on_submit_are_uncertain_never_resent(make_api, tmp_path) -> None:
-    """A 500 or dropped connection on submit leaves the row UNCERTAIN; it is not sent twice."""
+def test_server_errors_on_submit_are_looked_up_then_sent_once_more(make_api, tmp_path) -> None:
+    """A 500 or dropped connection on submit: the row is looked for in Infobip's list and
+    sent once more only when it is not there. No row is ever stored twice."""
     from tests.conftest import Batch
 
     batch = Batch(
@@ -404,27 +406,39 @@ def test_server_errors_on_submit_are_uncertain_never_resent(make_api, tmp_path) 
     path = batch.csv([toll_free(str(q)) for q in range(1, 31)])
     result = batch.run(str(path))
     rows = batch.results(path.with_name("requests.results.csv"))
-    results = {r["result"] for r in rows}
-    assert results <= {"SUBMITTED", "UNCERTAIN"} and "UNCERTAIN" in results, result.output
-    submitted = {r["requestId"] for r in rows if r["result"] == "SUBMITTED"}
-    assert submitted <= {r["id"] for r in batch.api.stored()}
+    assert {r["result"] for r in rows} <= {"SUBMITTED", "UNCERTAIN"}, result.output
+    stored = Counter(r["quantity"] for r in batch.api.stored())
+    assert max(stored.values()) == 1, "a row stored twice"
+    submitted = [r["requestId"] for r in rows if r["result"] == "SUBMITTED"]
+    assert set(submitted) <= {r["id"] for r in batch.api.stored()}
+    assert len(set(submitted)) == len(submitted)
     attempts = sum(n for (op, _), n in batch.api.calls().items() if op == "submit-resource-request")
-    assert attempts == 30, "one POST per row: a failed submit is never repeated"
-    assert result.exit_code == 1
+    assert 30 < attempts <= 60, "a failed submit is sent once more at most"
+    lists = sum(n for (op, _), n in batch.api.calls().items() if op == "get-resource-requests")
+    assert lists > 0, "lost submits are looked for before anything is sent again"
+    uncertain = sum(r["result"] == "UNCERTAIN" for r in rows)
+    assert result.exit_code == (1 if uncertain else 0), result.output
 
 
-def test_accepted_then_timed_out_is_uncertain(make_api, tmp_path) -> None:
-    """A submit stored by Infobip whose answer never comes is UNCERTAIN, and stored once."""
+def test_accepted_then_timed_out_is_found_in_the_list(make_api, tmp_path) -> None:
+    """A submit Infobip stored but never answered is found in its list: SUBMITTED with the
+    stored request's id, and stored once."""
     from tests.conftest import Batch
 
     batch = Batch(make_api(rate_limits=False, faults=Faults(accept_timeout_rate=1.0)), tmp_path)
     (tmp_path / "config.toml").write_text("read_timeout = 1\n")
-    path = batch.csv([toll_free()])
+    batch.document(DOC)
+    path = batch.csv([toll_free(), hr_alpha()])
     result = batch.run(str(path), "--config", str(tmp_path / "config.toml"))
-    assert result.exit_code == 1
-    (row,) = batch.results(path.with_name("requests.results.csv"))
-    assert row["result"] == "UNCERTAIN" and "may or may not" in row["errors"]
-    assert len(batch.api.stored()) == 1
+    assert result.exit_code == 0, result.output
+    stored = {r["type"]: r["id"] for r in batch.api.stored()}
+    assert len(batch.api.stored()) == 2
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in rows] == ["SUBMITTED", "SUBMITTED"]
+    assert [r["requestId"] for r in rows] == [
+        stored["NUMBER_PURCHASE"],
+        stored["ALPHANUMERIC_REGISTRATION"],
+    ]
 
 
 def test_requirements_are_cached(batch) -> None:

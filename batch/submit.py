@@ -1,0 +1,305 @@
+"""Sending checked rows: each distinct file uploaded once, each request submitted once, ever.
+
+Every step is in the journal before it is taken. A row is recorded SUBMITTING as its POST
+leaves; an answer makes it SUBMITTED (or DEFERRED, FAILED). A POST that gets no usable
+answer is looked for in Infobip's list (`reconcile`): found, it is SUBMITTED; not found
+after a grace period, it is sent once more; still unknown, it is UNCERTAIN and only
+`--resubmit-uncertain` sends it again. A later run settles what an earlier one left
+SUBMITTING or UNCERTAIN the same way before it sends anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from batch import reconcile
+from batch.api import Infobip, Refusal, SubmitUnknown
+from batch.config import Settings
+from batch.documents import LocalDocument
+from batch.errors import ApiError, AuthError
+from batch.journal import Entry, Journal
+from batch.outcome import Outcome, Progress
+from batch.rows import Candidate
+
+logger = logging.getLogger(__name__)
+
+DEFERRING = frozenset({"RR-ALPHA-SS-LIMIT400"})  # too many pending: try again next run
+
+
+class Sender:
+    """Uploads and submits the rows of one run, with the account's journal."""
+
+    def __init__(
+        self,
+        api: Infobip,
+        journal: Journal,
+        settings: Settings,
+        outcomes: Mapping[int, Outcome],
+        progress: Progress,
+    ) -> None:
+        self.api, self.journal, self.settings = api, journal, settings
+        self.outcomes, self.progress = outcomes, progress
+        self._claimed = journal.request_ids()
+        self._uploads: dict[str, asyncio.Task[str]] = {}
+
+    async def settle(self) -> None:
+        """Settle what earlier runs left SUBMITTING (killed mid-POST) or UNCERTAIN: found
+        in Infobip's list, SUBMITTED; a SUBMITTING one not found, DEFERRED, so that its
+        row is sent again when it comes. Listing failures leave them as they are.
+
+        Raises:
+            AuthError: Infobip refused the credentials.
+        """
+        for entry in self.journal.unresolved():
+            if entry.state == "UNCERTAIN" and self.settings.resubmit_uncertain:
+                self.journal.deferred(entry.key, None, "sent again: --resubmit-uncertain")
+                continue
+            if entry.body is None or entry.sent_at is None:
+                continue
+            try:
+                found = await self._find(entry.body, entry.sent_at)
+            except AuthError:
+                raise
+            except ApiError as exc:
+                logger.warning("could not check %s in Infobip's list: %s", entry.key, exc)
+                continue
+            if found is not None:
+                self._found(entry.key, found)
+            elif entry.state == "SUBMITTING":
+                reason = "not found at Infobip after an interrupted run; to be sent again"
+                self.journal.deferred(entry.key, None, reason)
+
+    def plan(
+        self, ready: list[Candidate], *, record: bool, file: str
+    ) -> list[tuple[Candidate, str]]:
+        """The rows to send, with their journal keys. Rows an earlier run submitted are
+        ALREADY_SUBMITTED; a changed row under a submitted reference is CONFLICT; rows
+        whose earlier submit is unsettled are UNCERTAIN. With `record`, the rows to send
+        are recorded VALIDATED."""
+        keyed = []
+        for candidate in ready:
+            content = candidate.content()
+            keyed.append((candidate, candidate.key(content), content))
+        entries = self.journal.entries(key for _, key, _ in keyed)
+        to_send = []
+        for candidate, key, content in keyed:
+            outcome = self.outcomes[id(candidate)]
+            outcome.key = key
+            entry = entries.get(key)
+            if entry is None or entry.state in ("VALIDATED", "DEFERRED", "FAILED"):
+                to_send.append((candidate, key, content))
+            elif entry.content != content:
+                outcome.result = "CONFLICT"
+                outcome.errors = [_conflict(candidate, entry)]
+            elif entry.state == "SUBMITTED":
+                outcome.result, outcome.request_id = "ALREADY_SUBMITTED", entry.request_id or ""
+                outcome.request_status = entry.request_status or ""
+                outcome.submitted_at = _shown(entry.sent_at)
+            else:  # SUBMITTING or UNCERTAIN: may exist at Infobip
+                outcome.result = "UNCERTAIN"
+                outcome.errors = [_unsettled(entry)]
+        if record:
+            self.journal.validated(
+                (key, content, candidate.type, candidate.country, _source(file, candidate))
+                for candidate, key, content in to_send
+            )
+        return [(candidate, key) for candidate, key, _ in to_send]
+
+    async def send_all(self, rows: list[tuple[Candidate, str]]) -> str | None:
+        """Upload each distinct file once (ever: the journal remembers documentIds) and
+        submit each row as soon as its files are in.
+
+        Returns why the run stopped early (credentials refused, Infobip unreachable), or
+        None. Rows not sent by then are FAILED; a row whose submit was in flight is
+        UNCERTAIN (and SUBMITTING in the journal, settled by the next run).
+        """
+        files: dict[str, LocalDocument] = {}
+        for candidate, _ in rows:
+            for document in candidate.documents:
+                files.setdefault(document.sha256, document)
+        self.progress.start("files uploaded", len(files))
+        self.progress.start("requests submitted", len(rows))
+        stopped = None
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for sha, document in files.items():  # in the order rows first need them
+                    self._uploads[sha] = tasks.create_task(self._upload(document))
+                queue: asyncio.Queue[tuple[Candidate, str]] = asyncio.Queue()
+                for row in rows:
+                    queue.put_nowait(row)
+                workers = min(len(rows), 64 + int(self.api.rate("submit") * 10))
+                for _ in range(workers):
+                    tasks.create_task(self._worker(queue))
+        except* ApiError as group:
+            stopped = str(group.exceptions[0])
+        not_sent(self.outcomes, [c for c, _ in rows], f"the run stopped ({stopped})")
+        return stopped
+
+    async def _worker(self, queue: asyncio.Queue[tuple[Candidate, str]]) -> None:
+        while not queue.empty():
+            candidate, key = queue.get_nowait()
+            await self._send(candidate, key, self.outcomes[id(candidate)])
+            self.progress.advance("requests submitted")
+
+    async def _upload(self, document: LocalDocument) -> str:
+        try:
+            known = self.journal.document_id(document.sha256)
+            if known is not None:
+                return known
+            document_id = await self.api.upload(document.path)
+            self.journal.uploaded(document.sha256, document_id, document.path.name)
+            return document_id
+        finally:
+            self.progress.advance("files uploaded")
+
+    async def _send(self, candidate: Candidate, key: str, outcome: Outcome) -> None:
+        """Wait for the row's files, submit it, and settle what became of it."""
+        try:
+            body = await self._with_document_ids(candidate, outcome)
+        except Refusal as refusal:
+            message = f"document upload refused: {refusal}"
+            outcome.result, outcome.errors = "FAILED", [message]
+            self.journal.failed(key, refusal.code, message)
+            return
+        for attempt in (1, 2):
+            sent_at = await self._submit(key, body, outcome)
+            if sent_at is None:
+                return  # answered: SUBMITTED, DEFERRED or FAILED
+            try:
+                found = await self._find(body, sent_at)
+            except AuthError:
+                raise
+            except ApiError as exc:
+                self._uncertain(key, outcome, f"and Infobip's list could not be read ({exc})")
+                return
+            if found is not None:
+                self._found(key, found, outcome)
+                return
+            if attempt == 1:
+                self.journal.deferred(key, None, "no answer, and not in Infobip's list")
+                logger.info("%s: not stored by Infobip after no answer; sending it once more", key)
+        self._uncertain(key, outcome, "twice, and neither is in Infobip's list yet")
+
+    async def _submit(self, key: str, body: dict[str, Any], outcome: Outcome) -> datetime | None:
+        """POST the row once (429s waited out). Returns when it was sent if its outcome is
+        unknown, else None with the answer recorded."""
+        sent: list[datetime] = []
+
+        def sending() -> None:
+            if not sent:  # the journal has it before the first POST leaves
+                self.journal.submitting(key, body)
+                sent.append(datetime.now(UTC))
+
+        try:
+            request_id = await self.api.submit(body, sending=sending)
+        except Refusal as refusal:
+            deferred = refusal.code in DEFERRING
+            outcome.result, outcome.errors = "DEFERRED" if deferred else "FAILED", [str(refusal)]
+            record = self.journal.deferred if deferred else self.journal.failed
+            record(key, refusal.code, str(refusal))
+            return None
+        except SubmitUnknown as exc:
+            outcome.errors = [f"no answer to the submit ({exc})"]
+            return sent[0]
+        except ApiError as exc:  # unreachable or refused before anything was stored
+            if sent:
+                self.journal.failed(key, None, f"not sent: {exc}")
+            raise
+        except asyncio.CancelledError:
+            if sent:  # it may have been stored: the journal keeps it SUBMITTING
+                outcome.result = "UNCERTAIN"
+                outcome.errors = [
+                    "the run stopped while this request was being sent; the next run"
+                    " checks with Infobip whether it was stored"
+                ]
+            raise
+        self.journal.submitted(key, request_id)
+        self._claimed.add(request_id)
+        outcome.result, outcome.request_id, outcome.request_status = (
+            "SUBMITTED",
+            request_id,
+            "PENDING",
+        )
+        outcome.submitted_at = _shown(sent[0])
+        return None
+
+    async def _find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
+        """The listed request matching `body`, waiting first until the grace period after
+        `sent_at` is over (a request just stored may not be listed yet)."""
+        waited = (datetime.now(UTC) - sent_at).total_seconds()
+        if waited < self.settings.reconcile_grace:
+            await asyncio.sleep(self.settings.reconcile_grace - waited)
+        return await reconcile.find(self.api, body, sent_at, claimed=self._claimed)
+
+    def _found(self, key: str, item: Mapping[str, Any], outcome: Outcome | None = None) -> None:
+        request_id = str(item["id"])
+        self.journal.submitted(key, request_id, status=item.get("status"))
+        self._claimed.add(request_id)
+        logger.info("%s: found at Infobip as %s after no answer", key, request_id)
+        if outcome is not None:
+            outcome.result, outcome.request_id = "SUBMITTED", request_id
+            outcome.request_status = str(item.get("status") or "")
+            outcome.submitted_at = str(item.get("requestedDate") or "")
+            outcome.errors = []
+
+    def _uncertain(self, key: str, outcome: Outcome, why: str) -> None:
+        reason = f"sent with no answer {why}; it may have been stored"
+        self.journal.uncertain(key, reason)
+        outcome.result = "UNCERTAIN"
+        outcome.errors = [
+            f"{reason}. Not sent again: the next run checks Infobip's list first;"
+            " --resubmit-uncertain sends it anyway"
+        ]
+
+    async def _with_document_ids(self, candidate: Candidate, outcome: Outcome) -> dict[str, Any]:
+        """The row's body with each file replaced by the documentId its upload got."""
+        body = candidate.body()
+        for item in body["requirements"]:
+            value = item["value"]
+            values = value if isinstance(value, list) else [value]
+            ids = [
+                await self._uploads[v.sha256] if isinstance(v, LocalDocument) else v for v in values
+            ]
+            item["value"] = ids if isinstance(value, list) else ids[0]
+            if any(isinstance(v, LocalDocument) for v in values):
+                outcome.document_ids.append(f"{item['key']}: {', '.join(ids)}")
+        return body
+
+
+def not_sent(outcomes: Mapping[int, Outcome], rows: list[Candidate], reason: str) -> None:
+    """Rows the run did not get to are FAILED, saying why."""
+    for candidate in rows:
+        outcome = outcomes[id(candidate)]
+        if not outcome.result:
+            outcome.result = "FAILED"
+            outcome.errors.append(f"not sent: {reason}")
+
+
+def _conflict(candidate: Candidate, entry: Entry) -> str:
+    what = f"requestId {entry.request_id}" if entry.request_id else "a request"
+    return (
+        f"reference {candidate.reference!r} was already sent on {_shown(entry.sent_at)} as"
+        f" {what} with different content ({entry.source}); not sent. To ask for something"
+        " new, give this row a new reference"
+    )
+
+
+def _unsettled(entry: Entry) -> str:
+    return (
+        f"an earlier run sent this on {_shown(entry.sent_at)} without an answer and it is not"
+        " settled yet; not sent again (run again to check Infobip's list;"
+        " --resubmit-uncertain sends it anyway)"
+    )
+
+
+def _source(file: str, candidate: Candidate) -> str:
+    sheet = f", sheet {candidate.row.sheet!r}" if candidate.row.sheet else ""
+    return f"{file}{sheet}, row {candidate.row.number}"
+
+
+def _shown(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone(UTC).isoformat(timespec="seconds")

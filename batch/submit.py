@@ -49,15 +49,15 @@ class Sender:
     async def settle(self) -> None:
         """Settle what earlier runs left SUBMITTING (killed mid-POST) or UNCERTAIN: found
         in Infobip's list, SUBMITTED; a SUBMITTING one not found, DEFERRED, so that its
-        row is sent again when it comes. Listing failures leave them as they are.
+        row is sent again when it comes. An UNCERTAIN one not found stays UNCERTAIN (it
+        was already sent twice: if our matching misses what Infobip stored, sending on
+        every run would buy the numbers every night) unless --resubmit-uncertain.
+        Listing failures leave them as they are.
 
         Raises:
             AuthError: Infobip refused the credentials.
         """
         for entry in self.journal.unresolved():
-            if entry.state == "UNCERTAIN" and self.settings.resubmit_uncertain:
-                self.journal.deferred(entry.key, None, "sent again: --resubmit-uncertain")
-                continue
             if entry.body is None or entry.sent_at is None:
                 continue
             try:
@@ -72,6 +72,8 @@ class Sender:
             elif entry.state == "SUBMITTING":
                 reason = "not found at Infobip after an interrupted run; to be sent again"
                 self.journal.deferred(entry.key, None, reason)
+            elif self.settings.resubmit_uncertain:
+                self.journal.deferred(entry.key, None, "not found; sent again as asked")
 
     def plan(
         self, ready: list[Candidate], *, record: bool, file: str

@@ -159,9 +159,10 @@ class Infobip:
             async for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
                 with attempt:
                     async with self._limiters["submit"]:
+                        client = self._client  # made before the journal says "sending"
                         sending()
                         try:
-                            response = await self._client.post("/resources/1/requests", json=body)
+                            response = await client.post("/resources/1/requests", json=body)
                         except _NOT_SENT:
                             raise  # the connection never opened: nothing was sent
                         except httpx.TransportError as exc:

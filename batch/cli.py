@@ -19,6 +19,7 @@ import httpx
 from batch import config, console, journal
 from batch import inbox as inbox_files
 from batch import run as batch_run
+from batch.api import tls_context
 from batch.config import Settings
 from batch.errors import ApiError, ConfigError, InputError
 
@@ -370,6 +371,8 @@ def _batch(
             )
             if reconcile_grace is not None:
                 settings = settings.replace(reconcile_grace=reconcile_grace)
+            if ca_bundle is not None:
+                tls_context(ca_bundle)  # a bad bundle is a usage error now, not mid-run
             if not dry_run:  # one sending run per state folder: never two at once
                 stack.enter_context(journal.state_lock(settings.state_dir))
             if inbox is not None:

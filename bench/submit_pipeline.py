@@ -24,10 +24,10 @@ ROWS, FILES, SPEED = int(__import__("os").environ.get("BENCH_ROWS", 1000)), 300,
 TARGET = 1.10
 
 
-def write_input(folder: Path) -> Path:
+def write_input(folder: Path, rows: int = ROWS, files: int = FILES) -> Path:
     documents = folder / "documents"
     documents.mkdir()
-    for i in range(FILES):
+    for i in range(files):
         (documents / f"registration-{i:03d}.pdf").write_bytes(
             f"%PDF-1.4 registration {i}\n".encode() + b"x" * 2000
         )
@@ -49,7 +49,7 @@ def write_input(folder: Path) -> Path:
                 "registrationConsent",
             ]
         )
-        for i in range(ROWS):
+        for i in range(rows):
             writer.writerow(
                 [
                     f"BENCH-{i:04d}",
@@ -61,7 +61,7 @@ def write_input(folder: Path) -> Path:
                     f"Company {i:04d} d.o.o.",
                     "Notifications",
                     "https://example.hr",
-                    f"documents/registration-{i % FILES:03d}.pdf",
+                    f"documents/registration-{i % files:03d}.pdf",
                     "yes",
                 ]
             )
@@ -90,6 +90,7 @@ def main() -> None:
             "INFOBIP_API_KEY": sandbox.api_key,
             "PATH": "",
             "XDG_CACHE_HOME": folder,
+            "RESOURCE_BATCH_STATE_DIR": folder,
         }
         began = time.monotonic()
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

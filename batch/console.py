@@ -101,6 +101,7 @@ class Display:
             "sheet": row.sheet,
             "row": row.number,
             "reference": candidate.reference,
+            "key": outcome.key or None,
             "type": candidate.type,
             "result": outcome.result,
             "requestId": outcome.request_id or None,

@@ -459,6 +459,17 @@ def test_json_logs_name_each_row(batch) -> None:
     assert "sandbox-key" not in result.output
 
 
+def test_json_logs_of_a_run_carry_row_key_and_request_id(batch) -> None:
+    """For cron: each row outcome line has the row's journal key and its requestId."""
+    path = batch.csv([toll_free(reference="CRM-1"), toll_free("3")])
+    result = batch.run(str(path), "--log-format", "json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    rows = {line["row"]: line for line in lines if line.get("result") == "SUBMITTED"}
+    assert rows[2]["key"] == "ref:CRM-1" and rows[3]["key"].startswith("sha256:")
+    assert {r["requestId"] for r in rows.values()} == {r["id"] for r in batch.api.stored()}
+
+
 def test_unwritable_results_stop_before_anything_is_sent(batch) -> None:
     """A results file that cannot be written stops the run (exit 2) before any submit."""
     path = batch.csv([toll_free()])

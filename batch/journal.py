@@ -75,12 +75,31 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             uploaded_at TEXT NOT NULL
         )""",
     ),
+    (  # 2: what Infobip says of each request (status command, webhooks)
+        "ALTER TABLE requests ADD COLUMN status_at TEXT",  # when the status held was true
+        "ALTER TABLE requests ADD COLUMN checked_at TEXT",  # when it was last refreshed
+        "ALTER TABLE requests ADD COLUMN feedback TEXT",  # JSON requirementsFeedback
+        "ALTER TABLE requests ADD COLUMN note TEXT",
+        "ALTER TABLE requests ADD COLUMN numbers TEXT",  # JSON ProcuredNumber list
+        "ALTER TABLE requests ADD COLUMN days_until_rejection INTEGER",
+        "CREATE INDEX requests_request_id ON requests (request_id)",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (request_id, event, body)
+        )""",
+    ),
 )
+FINAL = frozenset({"COMPLETED", "REJECTED", "CANCELED"})
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _COLUMNS = (
     "key, content, state, type, country, body, request_id, request_status, code, message,"
-    " source, sent_at, created_at, updated_at"
+    " source, sent_at, created_at, updated_at, status_at, checked_at, feedback, note, numbers,"
+    " days_until_rejection"
 )
 _UPSERT_VALIDATED = """
     INSERT INTO requests (key, content, state, type, country, source, created_at, updated_at)
@@ -123,6 +142,12 @@ class Entry:
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    status_at: datetime | None = None
+    checked_at: datetime | None = None
+    feedback: list[dict[str, Any]] | None = None
+    note: str | None = None
+    numbers: list[dict[str, Any]] | None = None
+    days_until_rejection: int | None = None
 
 
 class Journal:
@@ -274,6 +299,100 @@ class Journal:
         with self._errors():
             return [_entry(row) for row in self._db.execute(query)]
 
+    def tracked(self) -> list[Entry]:
+        """Submitted rows whose request is not final yet, oldest first."""
+        query = (
+            f"SELECT {_COLUMNS} FROM requests WHERE request_id IS NOT NULL AND"
+            " (request_status IS NULL OR request_status NOT IN ('COMPLETED', 'REJECTED',"
+            " 'CANCELED')) ORDER BY sent_at, key"
+        )
+        with self._errors():
+            return [_entry(row) for row in self._db.execute(query)]
+
+    def by_request_id(self, request_ids: Iterable[str]) -> dict[str, Entry]:
+        """The entries holding these requestIds, by requestId; unknown ids are absent."""
+        wanted = list(dict.fromkeys(request_ids))
+        found: dict[str, Entry] = {}
+        with self._errors():
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                query = f"SELECT {_COLUMNS} FROM requests WHERE request_id IN ({marks})"
+                found.update((row[6], _entry(row)) for row in self._db.execute(query, chunk))
+        return found
+
+    def observe(
+        self,
+        request_id: str,
+        status: str,
+        *,
+        at: datetime,
+        feedback: list[dict[str, Any]] | None = None,
+        note: str | None = None,
+        numbers: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record what Infobip says of a request, as it was at `at`. An observation older
+        than the one held is ignored (webhooks come late and out of order). Returns whether
+        it was recorded; False too for a requestId the journal does not know."""
+        now = _now()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE requests SET request_status = ?, status_at = ?, checked_at = ?,"
+                " feedback = ?, note = ?, numbers = ?, updated_at = ?"
+                " WHERE request_id = ? AND (status_at IS NULL OR status_at <= ?)",
+                (
+                    status,
+                    _stamp(at),
+                    now,
+                    None if feedback is None else json.dumps(feedback, ensure_ascii=False),
+                    note,
+                    None if numbers is None else json.dumps(numbers, ensure_ascii=False),
+                    now,
+                    request_id,
+                    _stamp(at),
+                ),
+            )
+            return cursor.rowcount > 0
+
+    def remind(self, request_id: str, days_until_rejection: int) -> bool:
+        """Record Infobip's reminder that a request is rejected in so many days unless
+        updated. Returns False for a requestId the journal does not know."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE requests SET days_until_rejection = ?, updated_at = ? WHERE request_id = ?",
+                (days_until_rejection, _now(), request_id),
+            )
+            return cursor.rowcount > 0
+
+    def event(self, request_id: str, kind: str, body: dict[str, Any]) -> bool:
+        """Keep a webhook event as received; False when the same one was kept before."""
+        text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO events (request_id, event, body, received_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (request_id, kind, text, _now()),
+            )
+            return cursor.rowcount > 0
+
+    def updated(self, key: str, content: str, body: dict[str, Any], status: str | None) -> None:
+        """Record that a request was PATCHed with `body`: the row's content is now that."""
+        now = _now()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE requests SET content = ?, body = ?, request_status = ?, status_at = ?,"
+                " feedback = NULL, days_until_rejection = NULL, updated_at = ? WHERE key = ?"
+                " AND state = 'SUBMITTED'",
+                (
+                    content,
+                    json.dumps(body, ensure_ascii=False, sort_keys=True),
+                    status,
+                    now,
+                    now,
+                    key,
+                ),
+            )
+
     def request_ids(self) -> set[str]:
         """Every requestId the journal has given a row: a request found in Infobip's list
         with one of these belongs to that row, not to a lost one."""
@@ -421,7 +540,8 @@ def _open_error(path: Path, exc: sqlite3.Error) -> JournalError:
 
 def _entry(row: tuple[Any, ...]) -> Entry:
     (key, content, state, kind, country, body, request_id, request_status, code, message,
-     source, sent_at, created_at, updated_at) = row  # fmt: skip
+     source, sent_at, created_at, updated_at, status_at, checked_at, feedback, note, numbers,
+     days) = row  # fmt: skip
     return Entry(
         key=key,
         content=content,
@@ -437,7 +557,22 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         sent_at=None if sent_at is None else datetime.fromisoformat(sent_at),
         created_at=datetime.fromisoformat(created_at),
         updated_at=datetime.fromisoformat(updated_at),
+        status_at=_when(status_at),
+        checked_at=_when(checked_at),
+        feedback=None if feedback is None else json.loads(feedback),
+        note=note,
+        numbers=None if numbers is None else json.loads(numbers),
+        days_until_rejection=days,
     )
+
+
+def _when(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _stamp(when: datetime) -> str:
+    """A time as the journal stores it: UTC, fixed width, so that text order is time order."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _now() -> str:

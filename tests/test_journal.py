@@ -11,11 +11,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from batch import journal as journal_module
 from batch.errors import BatchError
 from batch.journal import STATES, Journal, JournalError, Locked, state_lock
 
@@ -280,11 +282,11 @@ def test_an_existing_journal_is_made_private(state_dir: Path) -> None:
 
 
 def test_schema_version_is_recorded(state_dir: Path) -> None:
-    """A new journal is at schema version 1 and in WAL mode."""
+    """A new journal is at the current schema version and in WAL mode."""
     with Journal.open(state_dir, ACCOUNT) as journal:
         path = journal.path
     with contextlib.closing(sqlite3.connect(path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -312,7 +314,7 @@ def test_a_newer_journal_asks_to_upgrade(state_dir: Path) -> None:
         journal.validated([row("k")])
         path = journal.path
     with contextlib.closing(sqlite3.connect(path)) as db:
-        db.execute("PRAGMA user_version = 2")
+        db.execute(f"PRAGMA user_version = {journal_module.SCHEMA_VERSION + 1}")
         db.commit()
     with pytest.raises(JournalError, match="newer resource-batch.*upgrade resource-batch"):
         Journal.open(state_dir, ACCOUNT)
@@ -390,3 +392,48 @@ def test_lock_is_released_when_the_run_ends(state_dir: Path) -> None:
             pass
     with state_lock(state_dir):
         pass
+
+
+def test_a_version_1_journal_is_upgraded_keeping_its_rows(state_dir: Path) -> None:
+    """A journal written before status tracking opens with every row still there."""
+    path = state_dir / f"journal-{ACCOUNT}.sqlite3"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for statement in journal_module._MIGRATIONS[0]:
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO requests (key, content, state, request_id, created_at, updated_at)"
+            " VALUES ('k', 'c', 'SUBMITTED', 'id-1', '2026-01-01T00:00:00+00:00',"
+            " '2026-01-01T00:00:00+00:00')"
+        )
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        entry = journal.get("k")
+        assert entry is not None and entry.request_id == "id-1" and entry.state == "SUBMITTED"
+        assert journal.observe("id-1", "IN_REVIEW", at=datetime.now(UTC))
+        assert [e.key for e in journal.tracked()] == ["k"]
+
+
+def test_an_older_status_never_overwrites_a_newer_one(state_dir: Path) -> None:
+    """Webhooks come late and out of order: what was true later wins; a final status
+    leaves the tracked list; unknown requestIds are not recorded."""
+    later = datetime.now(UTC)
+    earlier = later - timedelta(minutes=5)
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.validated([row("k")])
+        journal.submitting("k", {"type": "NUMBER_PURCHASE"})
+        journal.submitted("k", "id-1")
+        feedback = [{"key": "vatNumber", "code": "RES_REQ_FEED_FORMAT", "feedback": "bad"}]
+        assert journal.observe("id-1", "UPDATE_REQUESTED", at=later, feedback=feedback)
+        assert not journal.observe("id-1", "IN_REVIEW", at=earlier)
+        entry = journal.get("k")
+        assert entry is not None and entry.request_status == "UPDATE_REQUESTED"
+        assert entry.feedback == feedback
+        assert journal.remind("id-1", 27)
+        assert journal.get("k").days_until_rejection == 27  # type: ignore[union-attr]
+        assert journal.observe("id-1", "COMPLETED", at=later + timedelta(seconds=1))
+        assert journal.tracked() == []
+        assert not journal.observe("id-unknown", "COMPLETED", at=later)
+        assert journal.event("id-1", "RESOURCE_REQUEST_REMINDER", {"daysUntilRejection": 27})
+        assert not journal.event("id-1", "RESOURCE_REQUEST_REMINDER", {"daysUntilRejection": 27})

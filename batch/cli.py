@@ -18,7 +18,9 @@ import httpx
 
 from batch import config, console, journal
 from batch import inbox as inbox_files
+from batch import rows as rowlib
 from batch import run as batch_run
+from batch import template as templates
 from batch.api import tls_context
 from batch.config import Settings
 from batch.errors import ApiError, ConfigError, InputError
@@ -479,3 +481,290 @@ def _settings(
     if state_dir is not None:
         settings = settings.replace(state_dir=state_dir)
     return settings.replace(**timeouts)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8086, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--path",
+    "hook_path",
+    default="/webhooks/infobip",
+    show_default=True,
+    help="The URL path Infobip POSTs to; any other path is 404.",
+)
+@click.option(
+    "--username",
+    envvar="RESOURCE_BATCH_WEBHOOK_USERNAME",
+    help="Basic username Infobip must send (else RESOURCE_BATCH_WEBHOOK_USERNAME).",
+)
+@click.option(
+    "--password",
+    envvar="RESOURCE_BATCH_WEBHOOK_PASSWORD",
+    help="Basic password Infobip must send (prefer RESOURCE_BATCH_WEBHOOK_PASSWORD:"
+    " flags show in the process list).",
+)
+@click.option(
+    "--base-url",
+    help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file).",
+)
+@click.option(
+    "--api-key",
+    help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML config file with base_url, api_key and [limits].",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="RESOURCE_BATCH_STATE_DIR",
+    help="Where the journal of what was submitted lives (default: the user data"
+    " folder; RESOURCE_BATCH_STATE_DIR).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
+)
+@click.option("--quiet", is_flag=True, help="Only warnings and errors.")
+def webhook(
+    host: str,
+    port: int,
+    hook_path: str,
+    username: str | None,
+    password: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    config_path: Path | None,
+    state_dir: Path | None,
+    log_format: str | None,
+    quiet: bool,
+) -> None:
+    """Receive Infobip's request status and reminder webhooks into the journal.
+
+    Each RESOURCE_REQUEST_STATUS_UPDATE and RESOURCE_REQUEST_REMINDER is written to the
+    journal `run` keeps for the same account (same base URL, API key and state folder;
+    the key only names the journal, nothing is sent to Infobip), and answered 200 once
+    it is on disk. Infobip must send the HTTP Basic credentials given here (its BASIC
+    subscription security); the receiver does not start without them. GET /healthz
+    answers without credentials. Serve it behind a TLS reverse proxy.
+
+    Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 cannot listen; 2 bad usage,
+    configuration, or a journal that cannot be opened.
+
+    \b
+    Example:
+        export RESOURCE_BATCH_WEBHOOK_USERNAME=infobip RESOURCE_BATCH_WEBHOOK_PASSWORD=...
+        resource-batch webhook --port 8086 --path /webhooks/infobip
+    """
+    from batch import webhook as hooks
+    from batch.sandbox.server import base_url as url_of
+    from batch.sandbox.server import listen
+
+    console.configure_logging(
+        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
+    )
+    if not username or not password:
+        raise click.UsageError(
+            "the receiver needs the Basic credentials Infobip will send: set"
+            " RESOURCE_BATCH_WEBHOOK_USERNAME and RESOURCE_BATCH_WEBHOOK_PASSWORD"
+            " (or --username/--password)"
+        )
+    if ":" in username:
+        raise click.UsageError("--username cannot contain ':' (HTTP Basic splits on it)")
+    if not hook_path.startswith("/") or hook_path == hooks.HEALTH_PATH:
+        raise click.UsageError(f"--path must start with '/' and not be {hooks.HEALTH_PATH}")
+    try:
+        with contextlib.ExitStack() as stack:
+            settings = _settings(
+                stack,
+                sandbox=False,
+                base_url_flag=base_url,
+                api_key_flag=api_key,
+                config_path=config_path,
+                limit_pairs=(),
+                state_dir=state_dir,
+            )
+            receiver = hooks.Receiver(
+                hooks.ReceiverConfig(
+                    state_dir=settings.state_dir,
+                    account=settings.account,
+                    username=username,
+                    password=password,
+                    path=hook_path,
+                )
+            )
+            stack.callback(receiver.close)
+            try:
+                sock = listen(host, port)
+            except OSError as exc:
+                msg = f"cannot listen on {host}:{port}: {exc.strerror}"
+                raise click.ClickException(msg) from None
+            stack.callback(sock.close)
+            url = url_of(sock) + hook_path
+
+            def started() -> None:
+                click.echo(f"Receiving Infobip webhooks at {url} (Ctrl-C stops it)")
+                click.echo(f"  journal: {receiver.recorder.path}")
+
+            hooks.serve(receiver, sock, started=started)
+    except (ConfigError, journal.JournalError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _lookup_choice(name: str) -> click.Choice[str]:
+    return click.Choice(rowlib.ENUMS[name], case_sensitive=False)
+
+
+@main.command()
+@click.option(
+    "--type",
+    "kind",
+    required=True,
+    type=click.Choice(rowlib.TYPES, case_sensitive=False),
+    help="The request type.",
+)
+@click.option("--country", required=True, help="ISO 3166 two-letter country code, e.g. HR.")
+@click.option(
+    "--number-type", type=_lookup_choice("numberType"), help="Numbers (required): the kind."
+)
+@click.option(
+    "--capabilities", metavar="LIST", help="Numbers (required): e.g. SMS,VOICE (SMS, VOICE, MMS)."
+)
+@click.option("--quantity", type=click.IntRange(1, 49), help="Numbers: how many (default 1).")
+@click.option("--client-type", type=_lookup_choice("clientType"), help="Numbers: LOCAL first?")
+@click.option(
+    "--traffic-origin",
+    type=_lookup_choice("trafficOrigin"),
+    help="Alphanumeric (optional), RCS (required): where the business is based.",
+)
+@click.option("--traffic-type", type=_lookup_choice("trafficType"), help="Alphanumeric (optional).")
+@click.option(
+    "--excluded-carriers", metavar="LIST", help="RCS: carriers to leave out, separated by ';'."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Workbook to write (default: TYPE-COUNTRY[-NUMBERTYPE].xlsx here); Infobip's"
+    " attachments go to OUT-STEM-attachments/ beside it.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing workbook and attachments.")
+@click.option(
+    "--sandbox", is_flag=True, help="Use the built-in Infobip sandbox (nothing reaches Infobip)."
+)
+@click.option(
+    "--base-url", help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file)."
+)
+@click.option(
+    "--api-key", help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML config file with base_url, api_key and [limits].",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="PEM certificates to trust in addition to the usual ones (a TLS proxy's).",
+)
+def template(
+    *,
+    kind: str,
+    country: str,
+    number_type: str | None,
+    capabilities: str | None,
+    quantity: int | None,
+    client_type: str | None,
+    traffic_origin: str | None,
+    traffic_type: str | None,
+    excluded_carriers: str | None,
+    out: Path | None,
+    force: bool,
+    sandbox: bool,
+    base_url: str | None,
+    api_key: str | None,
+    config_path: Path | None,
+    ca_bundle: Path | None,
+) -> None:
+    """Write an .xlsx to fill in for one request type and country, from Infobip's
+    requirements lookup: a column per field the run reads, a note on each header,
+    dropdowns, a Guide sheet, and Infobip's templates and samples downloaded beside it.
+
+    Fill in one row per request and give the file to `run` as it is. An existing
+    workbook is overwritten only with --force.
+
+    Exit codes: 0 written; 1 Infobip does not offer it (or refused the lookup); 2 bad
+    usage or configuration, or the workbook cannot be written; 3 Infobip unreachable
+    or credentials refused.
+
+    \b
+    Examples:
+        resource-batch template --type ALPHANUMERIC_REGISTRATION --country HR --sandbox
+        resource-batch template --type NUMBER_PURCHASE --country GB \\
+            --number-type VIRTUAL_LONG_NUMBER --capabilities SMS,VOICE --out gb-numbers.xlsx
+    """
+    given = {
+        "countryCode": country,
+        "numberType": number_type,
+        "capabilities": capabilities,
+        "quantity": None if quantity is None else str(quantity),
+        "clientType": client_type,
+        "trafficOrigin": traffic_origin,
+        "trafficType": traffic_type,
+        "excludedCarriers": excluded_carriers,
+    }
+    fields = {name: value for name, value in given.items() if value is not None}
+    out = out or templates.default_path(kind, fields)
+    try:
+        templates.lookup_body(kind, fields)  # a usage error now, before any sandbox starts
+        templates.check_target(out, force=force)
+        with contextlib.ExitStack() as stack:
+            settings = _settings(
+                stack,
+                sandbox=sandbox,
+                base_url_flag=base_url,
+                api_key_flag=api_key,
+                config_path=config_path,
+                limit_pairs=(),
+                state_dir=None,
+            )
+            if ca_bundle is not None:
+                tls_context(ca_bundle)
+                settings = settings.replace(ca_bundle=ca_bundle)
+            written = asyncio.run(
+                templates.make_template(settings, kind, fields, out=out, force=force)
+            )
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except templates.Unavailable as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except ApiError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(3)
+    _report_template(written)
+
+
+def _report_template(written: templates.Written) -> None:
+    click.echo(
+        f"Template written to {written.path}: sheet {written.sheet}, columns"
+        f" {', '.join(written.columns)}."
+    )
+    for attachment in written.attachments:
+        if attachment.path is None:
+            click.echo(
+                f"Warning: {attachment.key}: Infobip's {attachment.kind} {attachment.problem}",
+                err=True,
+            )
+        else:
+            click.echo(f"{attachment.key}: Infobip's {attachment.kind} saved as {attachment.path}")
+    click.echo(f"Fill in one row per request, then: resource-batch run {written.path}")

@@ -15,7 +15,7 @@ import logging
 import mimetypes
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -182,19 +182,41 @@ class Infobip:
         _raise_for_status(response)
         return str(response.json()["id"])
 
-    async def requests(self, kind: str, country: str, *, page: int = 0) -> dict[str, Any]:
-        """One page of the account's requests of a type in a country, newest first, as
-        many per page as Infobip allows: `{"results": [...], "paging": {...}}`."""
-        params = {
-            "type": kind,
-            "countryCode": country,
-            "sort": "requestedDate,desc",
-            "page": page,
-            "size": LIST_PAGE,
-        }
+    async def requests(
+        self, *, types: Sequence[str] = (), countries: Sequence[str] = (), page: int = 0
+    ) -> dict[str, Any]:
+        """One page of the account's requests (of these types, in these countries; all
+        when empty), newest first, as many as Infobip allows a page:
+        `{"results": [...], "paging": {...}}`."""
+        params: dict[str, Any] = {"sort": "requestedDate,desc", "page": page, "size": LIST_PAGE}
+        if types:
+            params["type"] = list(types)
+        if countries:
+            params["countryCode"] = list(countries)
         response = await self._safe("read", "GET", "/resources/1/requests", params=params)
         page_json: dict[str, Any] = response.json()
         return page_json
+
+    async def update(self, request_id: str, requirements: list[dict[str, Any]]) -> dict[str, Any]:
+        """PATCH a request Infobip asked to change with the full requirement set; returns
+        the request as it now is. Repeating it is harmless, so it is retried like a read.
+
+        Raises:
+            Refusal: refused (RR-INVALID-STATUS400: its status does not allow changes).
+        """
+        url = f"/resources/1/requests/{request_id}"
+        body = {"requirements": requirements}
+        response = await self._safe("update", "PATCH", url, json=body)
+        updated: dict[str, Any] = response.json()
+        return updated
+
+    async def cancel(self, request_id: str) -> None:
+        """Cancel a request.
+
+        Raises:
+            Refusal: refused (RR-INVALID-STATUS400: its status does not allow it).
+        """
+        await self._safe("cancel", "POST", f"/resources/1/requests/{request_id}/cancel")
 
     async def _safe(self, endpoint: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """A call that is safe to repeat: retried on 429 for as long as it takes, and on
@@ -212,6 +234,24 @@ class Infobip:
             raise ApiError(f"Infobip kept failing {method} {url}: {exc.refusal}") from None
         _raise_for_status(response)
         return response
+
+    async def download(self, document_id: str) -> tuple[str, bytes]:
+        """A document by its id (an attachment a requirement names, or an upload): its
+        file name as Content-Disposition gives it ("" when none) and its bytes.
+
+        Raises:
+            Refusal: Infobip answered an error (RR-DOC404: no such document).
+            AuthError, ApiError: credentials refused; unreachable after retries.
+        """
+        import urllib.parse
+        from email.message import Message
+
+        url = f"/resources/1/documents/{urllib.parse.quote(document_id, safe='')}"
+        # The body is the file itself, of whatever type: not JSON.
+        response = await self._safe("download", "GET", url, headers={"Accept": "*/*"})
+        header = Message()
+        header["Content-Disposition"] = response.headers.get("content-disposition", "")
+        return header.get_filename() or "", response.content
 
 
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:

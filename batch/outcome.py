@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from batch.journal import Entry
     from batch.rows import Candidate
 
 # Results, and whether a row with that result lets the run exit 0.
 RESULTS = {
     "SUBMITTED": True,
     "ALREADY_SUBMITTED": True,
+    "UPDATED": True,
+    "CANCELLED": True,
     "VALID": True,
     "DUPLICATE": True,
     "INVALID": False,
     "CONFLICT": False,
+    "UPDATE_REFUSED": False,
+    "CANCEL_REFUSED": False,
     "DEFERRED": False,
     "FAILED": False,
     "UNCERTAIN": False,
@@ -55,6 +61,12 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     document_ids: list[str] = field(default_factory=list)
     submitted_at: str = ""
+    # What Infobip last said of the request (status command, webhooks, a later run).
+    feedback: str = ""
+    note: str = ""
+    numbers: str = ""
+    days_until_rejection: str = ""
+    updated_at: str = ""
 
     def columns(self) -> dict[str, str]:
         return {
@@ -65,4 +77,48 @@ class Outcome:
             "warnings": "\n".join(self.warnings),
             "documentIds": "\n".join(self.document_ids),
             "submittedAt": self.submitted_at,
+            "feedback": self.feedback,
+            "note": self.note,
+            "numbers": self.numbers,
+            "daysUntilRejection": self.days_until_rejection,
+            "updatedAt": self.updated_at,
         }
+
+    def known(self, entry: Entry) -> None:
+        """Show what the journal knows of the row's request."""
+        self.request_id = entry.request_id or self.request_id
+        self.request_status = entry.request_status or self.request_status
+        self.submitted_at = shown(entry.sent_at) or self.submitted_at
+        self.feedback = feedback_text(entry.feedback)
+        self.note = entry.note or ""
+        self.numbers = numbers_text(entry.numbers, (entry.body or {}).get("quantity"))
+        days = entry.days_until_rejection
+        self.days_until_rejection = "" if days is None or _settled(entry) else str(days)
+        self.updated_at = shown(entry.checked_at)
+
+
+def _settled(entry: Entry) -> bool:
+    """A reminder's countdown means nothing once the request moved on."""
+    return not str(entry.request_status or "").startswith("UPDATE_REQUESTED")
+
+
+def feedback_text(feedback: list[dict[str, Any]] | None) -> str:
+    """Infobip's requirementsFeedback, one "key: CODE: text" line each."""
+    return "\n".join(
+        f"{item.get('key', '?')}: {item.get('code', '?')}: {item.get('feedback', '')}"
+        for item in feedback or []
+    )
+
+
+def numbers_text(numbers: list[dict[str, Any]] | None, ordered: Any) -> str:
+    """The numbers bought, one a line, after "3 of 5" when fewer came than ordered."""
+    if not numbers:
+        return ""
+    lines = [str(item.get("number", "?")) for item in numbers]
+    if isinstance(ordered, int) and len(lines) < ordered:
+        lines.insert(0, f"{len(lines)} of {ordered}")
+    return "\n".join(lines)
+
+
+def shown(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone(UTC).isoformat(timespec="seconds")

@@ -36,10 +36,11 @@ async def find(
     since = sent_at - SKEW
     page = 0
     while True:
-        listing = await api.requests(str(body["type"]), str(body["countryCode"]), page=page)
+        kinds, countries = [str(body["type"])], [str(body["countryCode"])]
+        listing = await api.requests(types=kinds, countries=countries, page=page)
         for item in listing.get("results") or []:
-            requested = _date(item.get("requestedDate"))
-            if requested is not None and requested < since:
+            when = requested(item)
+            if when is not None and when < since:
                 return None  # newest first: everything further down is older still
             if item.get("id") not in claimed and matches(body, item):
                 found: dict[str, Any] = item
@@ -62,14 +63,14 @@ def matches(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
         return False
     if sorted(item.get("capabilities") or []) != sorted(body.get("capabilities") or []):
         return False
-    return _requirements(item.get("requirements")) == _requirements(body.get("requirements"))
+    return comparable(item.get("requirements")) == comparable(body.get("requirements"))
 
 
 def _same(listed: Any, sent: Any) -> bool:
     return str(listed) == str(sent) if sent is not None else True
 
 
-def _requirements(filled: Any) -> dict[str, Any]:
+def comparable(filled: Any) -> dict[str, Any]:
     """Requirements as comparable values: Infobip may echo an integer sent as text, or a
     list in another order."""
     found: dict[str, Any] = {}
@@ -82,10 +83,11 @@ def _requirements(filled: Any) -> dict[str, Any]:
     return found
 
 
-def _date(text: Any) -> datetime | None:
-    """Infobip's `2025-03-11T09:22:47.000+0000`; None when missing or unreadable."""
+def requested(item: Mapping[str, Any]) -> datetime | None:
+    """A listed request's requestedDate (`2025-03-11T09:22:47.000+0000`); None when
+    missing or unreadable."""
     try:
-        when = datetime.fromisoformat(str(text))
+        when = datetime.fromisoformat(str(item.get("requestedDate")))
     except ValueError:
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -78,7 +78,7 @@ SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r?\n)\s*")
 URL = regex.compile(r"(?i)https?://([^/\s?#]+)\S*")
 THOUSANDS = regex.compile(r"[+-]?\d{1,3}(,\d{3})+")
 WHOLE = regex.compile(r"[+-]?\d+(\.0+)?")
-_IGNORED = frozenset(normalise(name) for name in RESULT_COLUMNS)
+_IGNORED = frozenset([*(normalise(name) for name in RESULT_COLUMNS), "action"])
 _STANDARD = {normalise(name): name for name in STANDARD}
 
 
@@ -92,6 +92,9 @@ class Layout:
     standard: tuple[tuple[str, int, str], ...]
     reference: int | None
     values: Mapping[str, tuple[int, str]]
+    # A results sheet fed back in: the request a row made, and what to do with it.
+    request_id: int | None = None
+    action: int | None = None
 
     @classmethod
     def of(cls, sheet: Sheet) -> Layout:
@@ -105,8 +108,16 @@ class Layout:
                 standard.append((field_name, index, header))
             elif name and name not in _IGNORED:
                 values[name] = (index, header)
+        columns = {normalise(header): index for index, header in enumerate(sheet.headers)}
         sheet_type = sheet.name if sheet.name in TYPES else None
-        return cls(sheet_type, tuple(standard), reference, values)
+        return cls(
+            sheet_type,
+            tuple(standard),
+            reference,
+            values,
+            request_id=columns.get(normalise("requestId")),
+            action=columns.get("action"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +160,19 @@ class Candidate:
     @property
     def lookup(self) -> Mapping[str, Any] | None:
         return self.standard.lookup
+
+    @property
+    def request_id(self) -> str:
+        """The requestId a results sheet fed back in gives the row ("" for a new row)."""
+        return self._cell(self.standard.layout.request_id)
+
+    @property
+    def action(self) -> str:
+        """What a results sheet fed back in asks for the row's request: "cancel" or ""."""
+        return self._cell(self.standard.layout.action).casefold()
+
+    def _cell(self, index: int | None) -> str:
+        return "" if index is None else self.row.cells[index].strip()
 
     @property
     def documents(self) -> list[LocalDocument]:

@@ -84,7 +84,12 @@ async def run(
             sender = Sender(api, journal, settings, outcomes, progress)
             if not settings.dry_run:
                 await sender.settle()
-            rows = sender.plan(found.ready, record=not settings.dry_run, file=input_path.name)
+            ready = {id(c) for c in found.ready}
+            existing = [c for c in candidates if c.request_id and (c.action or id(c) in ready)]
+            if existing:  # a results sheet fed back in: those rows are never submitted again
+                await sender.follow_up(existing, dry_run=settings.dry_run)
+            new = [c for c in found.ready if not c.request_id]
+            rows = sender.plan(new, record=not settings.dry_run, file=input_path.name)
             if rows and not settings.dry_run:
                 mark = time.monotonic()
                 try:

@@ -50,9 +50,14 @@ RESULT_COLUMNS = (
     "warnings",
     "documentIds",
     "submittedAt",
+    "feedback",
+    "note",
+    "numbers",
+    "daysUntilRejection",
+    "updatedAt",
 )
 # Sheets the tool writes into workbooks; skipped when such a workbook is read back.
-TOOL_SHEETS = ("Summary",)
+TOOL_SHEETS = ("Summary", "Guide")  # Guide: the notes `resource-batch template` writes
 # Excel's own limit on the characters of one cell.
 CELL_LIMIT = 32_767
 

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from batch import reconcile
+from batch import reconcile, status
 from batch.api import Infobip, Refusal, SubmitUnknown
 from batch.config import Settings
 from batch.documents import LocalDocument
 from batch.errors import ApiError, AuthError
 from batch.journal import Entry, Journal
-from batch.outcome import Outcome, Progress
+from batch.outcome import Outcome, Progress, shown
 from batch.rows import Candidate
 
 logger = logging.getLogger(__name__)
@@ -98,9 +98,8 @@ class Sender:
                 outcome.result = "CONFLICT"
                 outcome.errors = [_conflict(candidate, entry)]
             elif entry.state == "SUBMITTED":
-                outcome.result, outcome.request_id = "ALREADY_SUBMITTED", entry.request_id or ""
-                outcome.request_status = entry.request_status or ""
-                outcome.submitted_at = _shown(entry.sent_at)
+                outcome.result = "ALREADY_SUBMITTED"
+                outcome.known(entry)
             else:  # SUBMITTING or UNCERTAIN: may exist at Infobip
                 outcome.result = "UNCERTAIN"
                 outcome.errors = [_unsettled(entry)]
@@ -110,6 +109,148 @@ class Sender:
                 for candidate, key, content in to_send
             )
         return [(candidate, key) for candidate, key, _ in to_send]
+
+    async def follow_up(self, rows: list[Candidate], *, dry_run: bool) -> None:
+        """Rows of a results sheet fed back in, which carry a requestId: never submitted
+        again. A row marked `action` = cancel is cancelled. A row whose requirement cells
+        were edited is sent as an update (PATCH, the full requirement set) when Infobip
+        asked for changes, and reported otherwise. Current statuses are read first,
+        through the list (a few calls for thousands of rows).
+
+        Raises:
+            AuthError, ApiError: the list could not be read.
+        """
+        ids = {candidate.request_id for candidate in rows}
+        known = self.journal.by_request_id(ids)
+        sent = [when for i in ids if i in known and (when := known[i].sent_at) is not None]
+        since = min(sent) if sent and len(sent) == len(ids) else None
+        listed = await status.refresh(self.api, ids, since=since)
+        now = datetime.now(UTC)
+        for request_id, item in listed.items():
+            self.journal.observe(
+                request_id,
+                str(item.get("status") or "UNKNOWN"),
+                at=now,
+                feedback=item.get("requirementsFeedback"),
+                note=item.get("note"),
+                numbers=item.get("numbers"),
+            )
+        known = self.journal.by_request_id(ids)
+        for candidate in rows:
+            outcome = self.outcomes[id(candidate)]
+            outcome.errors, outcome.request_id = [], candidate.request_id
+            shown_item = listed.get(candidate.request_id)
+            entry = known.get(candidate.request_id)
+            if entry is not None:
+                outcome.known(entry)
+                outcome.key = entry.key
+            elif shown_item is not None:
+                view = status.columns_of_listed(shown_item, now)
+                outcome.request_status, outcome.feedback = view["requestStatus"], view["feedback"]
+                outcome.note, outcome.numbers = view["note"], view["numbers"]
+            if candidate.action == "cancel":
+                await self._cancel(candidate, outcome, entry, dry_run=dry_run)
+            else:
+                await self._update(candidate, outcome, shown_item, entry, dry_run=dry_run)
+
+    async def _cancel(
+        self, candidate: Candidate, outcome: Outcome, entry: Entry | None, *, dry_run: bool
+    ) -> None:
+        if outcome.request_status == "CANCELED":
+            outcome.result = "CANCELLED"
+            return
+        if dry_run:
+            outcome.result = "VALID"
+            outcome.warnings.append("action: the request will be cancelled by `run`")
+            return
+        try:
+            await self.api.cancel(candidate.request_id)
+        except Refusal as refusal:
+            outcome.result = "CANCEL_REFUSED"
+            outcome.errors = [f"Infobip did not cancel it: {refusal}"]
+            return
+        outcome.result, outcome.request_status = "CANCELLED", "CANCELED"  # [inferred]
+        self.journal.observe(candidate.request_id, "CANCELED", at=datetime.now(UTC))
+
+    async def _update(
+        self,
+        candidate: Candidate,
+        outcome: Outcome,
+        item: Mapping[str, Any] | None,
+        entry: Entry | None,
+        *,
+        dry_run: bool,
+    ) -> None:
+        if candidate.action:
+            outcome.result = "INVALID"
+            outcome.errors = [
+                f"action: {candidate.action!r} is not known; the only action is cancel"
+            ]
+            return
+        edited = self._edited(candidate, item, entry)
+        if edited is None:
+            outcome.result = "ALREADY_SUBMITTED"
+            outcome.warnings.append(
+                "requestId: not in this journal nor in Infobip's list: edits cannot be told"
+                " apart, so none is sent"
+            )
+            return
+        if not edited:
+            outcome.result = "ALREADY_SUBMITTED"
+            return
+        if outcome.request_status not in status.ACTION_NEEDED:
+            outcome.result = "UPDATE_REFUSED"
+            outcome.errors = [
+                f"edited, but the request is {outcome.request_status or 'in an unknown status'}:"
+                " Infobip takes changes only when it asks for them (UPDATE_REQUESTED);"
+                " not sent. Run `status` to see where it stands"
+            ]
+            return
+        if dry_run:
+            outcome.result = "VALID"
+            outcome.warnings.append("edited: `run` sends it to Infobip as an update")
+            return
+        try:
+            body = await self._with_new_documents(candidate, outcome)
+            answer = await self.api.update(candidate.request_id, body["requirements"])
+        except Refusal as refusal:
+            outcome.result = "UPDATE_REFUSED"
+            outcome.errors = [f"Infobip refused the update: {refusal}"]
+            return
+        outcome.result = "UPDATED"
+        outcome.request_status = str(answer.get("status") or "")
+        outcome.feedback = outcome.days_until_rejection = ""
+        if entry is not None:
+            self.journal.updated(entry.key, candidate.content(), body, answer.get("status"))
+
+    def _edited(
+        self, candidate: Candidate, item: Mapping[str, Any] | None, entry: Entry | None
+    ) -> bool | None:
+        """Whether the row's requirements differ from what Infobip holds (as listed), else
+        from what the journal last sent; None when neither is known."""
+        if item is not None:
+            requirements = candidate.body()["requirements"]
+            for filled in requirements:
+                values = filled["value"] if isinstance(filled["value"], list) else [filled["value"]]
+                ids = [self._known_id(v) for v in values]
+                filled["value"] = ids if isinstance(filled["value"], list) else ids[0]
+            listed = reconcile.comparable(item.get("requirements"))
+            return reconcile.comparable(requirements) != listed
+        if entry is not None:
+            return candidate.content() != entry.content
+        return None
+
+    def _known_id(self, value: Any) -> Any:
+        """A file by the documentId it was uploaded as, or as new (never equal to an id)."""
+        if not isinstance(value, LocalDocument):
+            return value
+        return self.journal.document_id(value.sha256) or f"new file {value.path.name}"
+
+    async def _with_new_documents(self, candidate: Candidate, outcome: Outcome) -> dict[str, Any]:
+        for document in candidate.documents:
+            if document.sha256 not in self._uploads:
+                self._uploads[document.sha256] = asyncio.ensure_future(self._upload(document))
+        return await self._with_document_ids(candidate, outcome)
 
     async def send_all(self, rows: list[tuple[Candidate, str]]) -> str | None:
         """Upload each distinct file once (ever: the journal remembers documentIds) and
@@ -226,7 +367,7 @@ class Sender:
             request_id,
             "PENDING",
         )
-        outcome.submitted_at = _shown(sent[0])
+        outcome.submitted_at = shown(sent[0])
         return None
 
     async def _find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
@@ -284,7 +425,7 @@ def not_sent(outcomes: Mapping[int, Outcome], rows: list[Candidate], reason: str
 def _conflict(candidate: Candidate, entry: Entry) -> str:
     what = f"requestId {entry.request_id}" if entry.request_id else "a request"
     return (
-        f"reference {candidate.reference!r} was already sent on {_shown(entry.sent_at)} as"
+        f"reference {candidate.reference!r} was already sent on {shown(entry.sent_at)} as"
         f" {what} with different content ({entry.source}); not sent. To ask for something"
         " new, give this row a new reference"
     )
@@ -292,7 +433,7 @@ def _conflict(candidate: Candidate, entry: Entry) -> str:
 
 def _unsettled(entry: Entry) -> str:
     return (
-        f"an earlier run sent this on {_shown(entry.sent_at)} without an answer and it is not"
+        f"an earlier run sent this on {shown(entry.sent_at)} without an answer and it is not"
         " settled yet; not sent again (run again to check Infobip's list;"
         " --resubmit-uncertain sends it anyway)"
     )
@@ -301,7 +442,3 @@ def _unsettled(entry: Entry) -> str:
 def _source(file: str, candidate: Candidate) -> str:
     sheet = f", sheet {candidate.row.sheet!r}" if candidate.row.sheet else ""
     return f"{file}{sheet}, row {candidate.row.number}"
-
-
-def _shown(when: datetime | None) -> str:
-    return "" if when is None else when.astimezone(UTC).isoformat(timespec="seconds")

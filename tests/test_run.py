@@ -324,6 +324,11 @@ def test_results_keep_every_row_and_column(batch) -> None:
         "warnings",
         "documentIds",
         "submittedAt",
+        "feedback",
+        "note",
+        "numbers",
+        "daysUntilRejection",
+        "updatedAt",
     ]
     assert [r["Reference"] for r in rows] == ["R1", "", "R2"]
     assert [r["result"] for r in rows] == ["SUBMITTED", "", "SUBMITTED"]

@@ -768,3 +768,102 @@ def _report_template(written: templates.Written) -> None:
         else:
             click.echo(f"{attachment.key}: Infobip's {attachment.kind} saved as {attachment.path}")
     click.echo(f"Fill in one row per request, then: resource-batch run {written.path}")
+
+
+@main.command()
+@click.argument("results", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--all", "everything", is_flag=True, help="Also every unfinished request in the journal."
+)
+@click.option(
+    "--base-url", help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file)."
+)
+@click.option(
+    "--api-key", help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML config file with base_url, api_key and [limits].",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="RESOURCE_BATCH_STATE_DIR",
+    help="Where the journal lives (default: the user data folder).",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="PEM certificates to trust in addition to the usual ones.",
+)
+@click.option(
+    "--limit",
+    "limit_pairs",
+    multiple=True,
+    metavar="ENDPOINT=RATE",
+    help="Calls per second for an endpoint (read is the one used).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
+)
+@click.option("--quiet", is_flag=True, help="Only warnings and errors.")
+def status(
+    results: tuple[Path, ...],
+    everything: bool,
+    base_url: str | None,
+    api_key: str | None,
+    config_path: Path | None,
+    state_dir: Path | None,
+    ca_bundle: Path | None,
+    limit_pairs: tuple[str, ...],
+    log_format: str | None,
+    quiet: bool,
+) -> None:
+    """Refresh where each request stands and write it into its results sheets.
+
+    Reads Infobip's list (2,000 requests a call) for the requests in RESULTS (results
+    sheets of earlier runs), or with --all or no RESULTS every unfinished request in the
+    journal, and rewrites RESULTS with requestStatus, feedback ("key: CODE: text"),
+    note, numbers ("3 of 5" when fewer came than ordered), daysUntilRejection and
+    updatedAt. Requests already COMPLETED, REJECTED or CANCELED are not asked again.
+    Fix what `feedback` flags in the sheet and give it to `run`: the fix is sent.
+
+    Exit codes: 0 refreshed; 2 bad usage, configuration or results file; 3 Infobip
+    unreachable or credentials refused.
+
+    \b
+    Example:
+        resource-batch status customer.results.xlsx
+    """
+    from batch import status as refresh
+
+    console.configure_logging(
+        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
+    )
+    try:
+        with contextlib.ExitStack() as stack:
+            settings = _settings(
+                stack,
+                sandbox=False,
+                base_url_flag=base_url,
+                api_key_flag=api_key,
+                config_path=config_path,
+                limit_pairs=limit_pairs,
+                state_dir=state_dir,
+            )
+            if ca_bundle is not None:
+                tls_context(ca_bundle)
+                settings = settings.replace(ca_bundle=ca_bundle)
+            report = asyncio.run(refresh.run_status(settings, results, everything=everything))
+    except (ConfigError, InputError, journal.JournalError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except ApiError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(3)
+    console.status_summary(report, live=sys.stderr.isatty() and not quiet)

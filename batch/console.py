@@ -18,6 +18,7 @@ from rich.table import Table
 from batch.outcome import RESULTS, Outcome
 from batch.rows import Candidate
 from batch.run import Report
+from batch.status import StatusReport
 
 logger = logging.getLogger("batch")
 
@@ -130,3 +131,22 @@ def summary(report: Report, *, live: bool) -> None:
             report.stopped,
             extra={"fields": {"stopped": report.stopped}},
         )
+
+
+def status_summary(report: StatusReport, *, live: bool) -> None:
+    """What `status` found: a table on a terminal, log lines otherwise; the requests that
+    need the team listed either way."""
+    for line in report.needs_action:
+        logger.warning("action needed: %s", line, extra={"fields": {"needsAction": line}})
+    for request_id in report.missing:
+        logger.warning("%s: not in Infobip's list", request_id)
+    if live:
+        table = Table()
+        table.add_column("status")
+        table.add_column("requests", justify="right")
+        for name, count in sorted(report.statuses.items()):
+            table.add_row(name, str(count))
+        Console(stderr=True).print(table)
+    counts = dict(sorted(report.statuses.items()))
+    files = ", ".join(map(str, report.files)) or "the journal"
+    logger.info("statuses of %s: %s", files, counts, extra={"fields": {"statuses": counts}})

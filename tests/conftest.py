@@ -296,7 +296,8 @@ class Batch:
 
     def run(self, *args: str, env: dict[str, str] | None = None, fast: bool = True) -> Any:
         """`resource-batch run ARGS` (or the command ARGS starts with), in-process."""
-        command = list(args) if args and args[0] in ("run", "validate") else ["run", *args]
+        commands = ("run", "validate", "status", "template", "webhook")
+        command = list(args) if args and args[0] in commands else ["run", *args]
         if fast:
             command += FAST
             if command[0] == "run":  # a lost submit is looked for at once, not after 30 s

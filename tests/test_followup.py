@@ -1,0 +1,206 @@
+"""After the submit: `status` refreshes the results sheet, and the results sheet is the next
+input (edits sent as updates, rows cancelled). Through the CLI against the sandbox, its
+lifecycle moved on with /_sandbox/clock."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batch.status import ACTION_NEEDED
+from tests.conftest import Batch
+from tests.test_run import DOC, hr_alpha, toll_free
+
+SENDERS = [f"Acme{i:02d}" for i in range(16)]
+
+
+def results_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.results.csv")
+
+
+def write(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def submitted(batch: Batch, rows: list[dict[str, str]]) -> tuple[Path, list[dict[str, str]]]:
+    batch.document(DOC)
+    path = batch.csv(rows)
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    return results_path(path), batch.results(results_path(path))
+
+
+def advance_until(
+    batch: Batch, wanted: Callable[[set[str]], bool], *, hours: int = 400, step: int = 1
+) -> None:
+    """Move the sandbox's clock `step` hours at a time until `wanted(statuses)`."""
+    for _ in range(0, hours, step):
+        if wanted({r["status"] for r in batch.api.stored()}):
+            return
+        batch.api.advance(3600 * step)
+    pytest.fail("the lifecycle never got there")
+
+
+def asked_to_change(statuses: set[str]) -> bool:
+    return bool(statuses & ACTION_NEEDED)
+
+
+def status(batch: Batch, *args: str) -> Any:
+    return batch.run("status", *args, fast=False)
+
+
+def list_calls(batch: Batch) -> int:
+    return sum(n for (op, _), n in batch.api.calls().items() if op == "get-resource-requests")
+
+
+@pytest.fixture
+def busy(make_api) -> Callable[[Path], Batch]:
+    """A batch whose sandbox has no cap on pending alphanumeric requests."""
+    return lambda folder: Batch(make_api(rate_limits=False, alpha_pending_cap=0), folder)
+
+
+def test_status_writes_statuses_feedback_and_numbers_into_the_sheet(busy, tmp_path) -> None:
+    """`status RESULTS` rewrites the sheet with each request's status, Infobip's feedback
+    as "key: CODE: text", the numbers bought and when it was refreshed; requests already
+    final are not asked again."""
+    batch = busy(tmp_path)
+    rows = [hr_alpha(sender) for sender in SENDERS[:8]] + [toll_free("2")]
+    results, first = submitted(batch, rows)
+    advance_until(batch, lambda s: asked_to_change(s) and "COMPLETED" in s)
+    result = status(batch, str(results))
+    assert result.exit_code == 0, result.output
+    after = batch.results(results)
+    stored = {r["id"]: r for r in batch.api.stored()}
+    for row in after:
+        request = stored[row["requestId"]]
+        assert row["requestStatus"] == request["status"]
+        assert row["updatedAt"], row
+        expected = [
+            f"{f['key']}: {f['code']}: {f['feedback']}" for f in request["requirementsFeedback"]
+        ]
+        assert row["feedback"].splitlines() == expected
+        if request["type"] == "NUMBER_PURCHASE" and request["numbers"]:
+            shown = row["numbers"].removeprefix("'")  # CSV: a leading + is neutralised
+            assert set(shown.splitlines()) >= {n["number"] for n in request["numbers"]}
+    assert [r["result"] for r in after] == [r["result"] for r in first], "results are kept"
+    assert any(r["feedback"] for r in after), "some request was asked for changes"
+    advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=2000, step=24)
+    assert status(batch, str(results)).exit_code == 0
+    calls = list_calls(batch)
+    assert status(batch, str(results)).exit_code == 0
+    assert list_calls(batch) == calls, "final requests are not asked again"
+
+
+def test_an_edited_row_in_update_requested_is_sent_as_an_update(busy, tmp_path) -> None:
+    """The team fixes a flagged cell in the results sheet and runs it: the request is
+    PATCHed with its full requirement set and moves on; untouched rows are not sent."""
+    batch = busy(tmp_path)
+    results, _ = submitted(batch, [hr_alpha(sender) for sender in SENDERS[:8]])
+    advance_until(batch, asked_to_change)
+    assert status(batch, str(results)).exit_code == 0
+    rows = batch.results(results)
+    flagged = next(r for r in rows if r["requestStatus"] in ACTION_NEEDED)
+    flagged["vatNumber"] = "HR98765432109"
+    write(results, rows)
+    submits = batch.api.calls().get(("submit-resource-request", 201), 0)
+    result = batch.run(str(results))
+    again = batch.results(results_path(results))
+    by_id = {r["requestId"]: r for r in again}
+    assert by_id[flagged["requestId"]]["result"] == "UPDATED", result.output
+    assert {r["result"] for r in again} == {"UPDATED", "ALREADY_SUBMITTED"}
+    assert batch.api.calls().get(("submit-resource-request", 201), 0) == submits
+    assert batch.api.calls()[("update-resource-request", 200)] == 1
+    request = next(r for r in batch.api.stored() if r["id"] == flagged["requestId"])
+    values = {f["key"]: f["value"] for f in request["requirements"]}
+    assert values["vatNumber"] == "HR98765432109"
+    assert len(values) == len(hr_alpha_keys()), "the full requirement set was sent"
+    assert request["status"] not in ACTION_NEEDED
+    assert result.exit_code == 0, result.output
+
+
+def hr_alpha_keys() -> set[str]:
+    from batch.rows import STANDARD
+
+    return {k for k in hr_alpha() if k not in STANDARD}
+
+
+def test_an_edit_while_in_review_is_reported_not_sent(busy, tmp_path) -> None:
+    """Infobip takes changes only when it asks for them: an edited row whose request is
+    not in UPDATE_REQUESTED is UPDATE_REFUSED, and nothing is sent."""
+    batch = busy(tmp_path)
+    results, rows = submitted(batch, [hr_alpha(SENDERS[0])])
+    rows[0]["companyName"] = "Acme Renamed d.o.o."
+    write(results, rows)
+    result = batch.run(str(results))
+    assert result.exit_code == 1
+    (row,) = batch.results(results_path(results))
+    assert row["result"] == "UPDATE_REFUSED" and "UPDATE_REQUESTED" in row["errors"]
+    assert not any(op == "update-resource-request" for op, _ in batch.api.calls())
+
+
+def test_cancel_where_allowed_and_where_not(busy, tmp_path) -> None:
+    """`action` = cancel cancels a request Infobip asked to change (CANCELLED); in a
+    status that does not allow it, the row says Infobip's reason (CANCEL_REFUSED)."""
+    batch = busy(tmp_path)
+    results, _ = submitted(batch, [hr_alpha(sender) for sender in SENDERS[:8]])
+    advance_until(batch, asked_to_change)
+    statuses = {r["id"]: r["status"] for r in batch.api.stored()}
+    rows = batch.results(results)
+    allowed = next(r for r in rows if statuses[r["requestId"]] in ACTION_NEEDED)
+    refused = next(
+        r
+        for r in rows
+        if statuses[r["requestId"]] in ("IN_REVIEW", "PENDING_REVIEW", "IN_PROGRESS", "COMPLETED")
+    )
+    for row in rows:
+        row["action"] = "cancel" if row in (allowed, refused) else ""
+    write(results, rows)
+    result = batch.run(str(results))
+    assert result.exit_code == 1
+    by_id = {r["requestId"]: r for r in batch.results(results_path(results))}
+    assert by_id[allowed["requestId"]]["result"] == "CANCELLED"
+    assert by_id[refused["requestId"]]["result"] == "CANCEL_REFUSED"
+    assert "RR-INVALID-STATUS400" in by_id[refused["requestId"]]["errors"]
+    stored = {r["id"]: r["status"] for r in batch.api.stored()}
+    assert stored[allowed["requestId"]] in ("CANCELED", "CANCEL_REQUESTED")
+    assert stored[refused["requestId"]] == statuses[refused["requestId"]]
+
+
+def test_a_large_refresh_takes_a_handful_of_calls(make_api, tmp_path) -> None:
+    """Refreshing 5,000 tracked requests reads the list 2,000 at a time: 3 calls, not 5,000."""
+    api = make_api(rate_limits=False, check=False)
+    ids = []
+    for quantity in range(5000):
+        body = {
+            "type": "NUMBER_PURCHASE",
+            "quantity": quantity % 49 + 1,
+            "numberType": "TOLL_FREE_NUMBER",
+            "capabilities": ["SMS"],
+            "countryCode": "US",
+            "requirements": [],
+        }
+        ids.append(api.client.post("/resources/1/requests", json=body).json()["id"])
+    path = tmp_path / "big.results.csv"
+    write(path, [{"reference": f"R{i}", "requestId": i} for i in ids])
+    batch = Batch(api, tmp_path)
+    result = status(batch, str(path))
+    assert result.exit_code == 0, result.output
+    assert list_calls(batch) <= 4
+    statuses = {r["requestId"]: r["requestStatus"] for r in batch.results(path)}
+    assert len(statuses) == 5000 and all(statuses.values())
+
+
+def test_status_needs_credentials(batch, tmp_path) -> None:
+    """No credentials: exit 2 with a message saying what to set."""
+    env = {"INFOBIP_BASE_URL": "", "INFOBIP_API_KEY": ""}
+    result = batch.run("status", "--all", env=env, fast=False)
+    assert result.exit_code == 2 and "INFOBIP_API_KEY" in result.output
+    assert os.environ.get("INFOBIP_API_KEY") is None

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import certifi
 import httpx
@@ -28,6 +28,9 @@ from aiolimiter import AsyncLimiter
 
 from batch.contract import DOCUMENT_TYPES
 from batch.errors import ApiError, AuthError, ConfigError
+
+if TYPE_CHECKING:
+    from batch.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +119,18 @@ class Infobip:
             verify=tls_context(self._ca_bundle), socket_options=_SOCKET_OPTIONS
         )
         return self._make_client(transport=transport)
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Infobip:
+        """A client for the account, limits, timeouts and CA bundle `settings` name."""
+        return cls(
+            settings.base_url,
+            settings.api_key,
+            limits=settings.limits,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            ca_bundle=settings.ca_bundle,
+        )
 
     async def __aenter__(self) -> Infobip:
         return self

@@ -563,8 +563,8 @@ def webhook(
         resource-batch webhook --port 8086 --path /webhooks/infobip
     """
     from batch import webhook as hooks
-    from batch.sandbox.server import base_url as url_of
-    from batch.sandbox.server import listen
+    from batch.serving import base_url as url_of
+    from batch.serving import listen
 
     console.configure_logging(
         log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet

@@ -207,15 +207,7 @@ class Journal:
 
     def entries(self, keys: Iterable[str]) -> dict[str, Entry]:
         """The entries for `keys` that the journal knows, by key; unknown keys are absent."""
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, Entry] = {}
-        with self._errors():
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                marks = ", ".join("?" * len(chunk))
-                query = f"SELECT {_COLUMNS} FROM requests WHERE key IN ({marks})"
-                found.update((row[0], _entry(row)) for row in self._db.execute(query, chunk))
-        return found
+        return {entry.key: entry for entry in self._select_in("key", keys)}
 
     def get(self, key: str) -> Entry | None:
         """The entry for `key`, or None when the journal has never seen it."""
@@ -311,15 +303,19 @@ class Journal:
 
     def by_request_id(self, request_ids: Iterable[str]) -> dict[str, Entry]:
         """The entries holding these requestIds, by requestId; unknown ids are absent."""
-        wanted = list(dict.fromkeys(request_ids))
-        found: dict[str, Entry] = {}
+        return {str(e.request_id): e for e in self._select_in("request_id", request_ids)}
+
+    def _select_in(self, column: str, values: Iterable[str]) -> Iterator[Entry]:
+        """The entries whose `column` is one of `values`, asked a chunk at a time (SQLite
+        limits the parameters of one statement)."""
+        wanted = list(dict.fromkeys(values))
         with self._errors():
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
                 marks = ", ".join("?" * len(chunk))
-                query = f"SELECT {_COLUMNS} FROM requests WHERE request_id IN ({marks})"
-                found.update((row[6], _entry(row)) for row in self._db.execute(query, chunk))
-        return found
+                query = f"SELECT {_COLUMNS} FROM requests WHERE {column} IN ({marks})"
+                rows = self._db.execute(query, chunk).fetchall()
+                yield from map(_entry, rows)
 
     def observe(
         self,

@@ -69,14 +69,7 @@ async def run(
     output = output or results_path(input_path)
     began = time.monotonic()
     stopped = None
-    async with Infobip(
-        settings.base_url,
-        settings.api_key,
-        limits=settings.limits,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        ca_bundle=settings.ca_bundle,
-    ) as api:
+    async with Infobip.connect(settings) as api:
         found = await examine(settings, api, input_path, output=output, progress=progress)
         sheets, candidates, outcomes = found.sheets, found.candidates, found.outcomes
         timings = found.timings

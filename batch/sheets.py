@@ -185,9 +185,9 @@ def write_results(
     """
     check_writable(path, sheets)
     if path.suffix.casefold() == ".csv":
-        _write_atomically(path, lambda stream: _write_csv(stream, sheets[0], results))
+        write_atomically(path, lambda stream: _write_csv(stream, sheets[0], results))
     else:
-        _write_atomically(path, lambda stream: _write_xlsx(stream, sheets, results, summary))
+        write_atomically(path, lambda stream: _write_xlsx(stream, sheets, results, summary))
 
 
 def check_writable(path: Path, sheets: Sequence[Sheet]) -> None:
@@ -678,8 +678,14 @@ def _cell_position(reference: str | None, row: int, column: int) -> tuple[int, i
 # Writing
 
 
-def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write to a new file beside `path`, then rename it: readers never see half a file."""
+def write_atomically(
+    path: Path, write: Callable[[IO[bytes]], object], *, what: str = "the results file"
+) -> None:
+    """Write to a new file beside `path`, then rename it: readers never see half a file.
+
+    Raises:
+        ConfigError: the file cannot be written (the message names it as `what`).
+    """
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with temporary.open("xb") as stream:
@@ -689,7 +695,7 @@ def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         if isinstance(exc, OSError):
-            msg = f"cannot write the results file {path}: {exc.strerror or exc}"
+            msg = f"cannot write {what} {path}: {exc.strerror or exc}"
             raise ConfigError(msg) from exc
         raise
 

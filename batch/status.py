@@ -62,6 +62,21 @@ async def refresh(
     return found
 
 
+def record(journal: Journal, listed: Mapping[str, Mapping[str, Any]]) -> datetime:
+    """Record in the journal what the list said of each request, as true now; returns now."""
+    now = datetime.now(UTC)
+    for request_id, item in listed.items():
+        journal.observe(
+            request_id,
+            str(item.get("status") or "UNKNOWN"),
+            at=now,
+            feedback=item.get("requirementsFeedback"),
+            note=item.get("note"),
+            numbers=item.get("numbers"),
+        )
+    return now
+
+
 def columns_of_listed(item: Mapping[str, Any], at: datetime) -> dict[str, str]:
     """The result columns that say what Infobip said of a request just now."""
     return {
@@ -105,25 +120,9 @@ async def run_status(
         since = min(sent) if sent and len(sent) == len(asked) else None
         listed: dict[str, dict[str, Any]] = {}
         if asked:
-            async with Infobip(
-                settings.base_url,
-                settings.api_key,
-                limits=settings.limits,
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                ca_bundle=settings.ca_bundle,
-            ) as api:
+            async with Infobip.connect(settings) as api:
                 listed = await refresh(api, asked, since=since)
-        now = datetime.now(UTC)
-        for request_id, item in listed.items():
-            journal.observe(
-                request_id,
-                str(item.get("status") or "UNKNOWN"),
-                at=now,
-                feedback=item.get("requirementsFeedback"),
-                note=item.get("note"),
-                numbers=item.get("numbers"),
-            )
+        now = record(journal, listed)
         known = journal.by_request_id(ids)
     views = {i: columns_of_entry(entry) for i, entry in known.items()}
     views.update({i: columns_of_listed(item, now) for i, item in listed.items() if i not in known})

@@ -125,16 +125,7 @@ class Sender:
         sent = [when for i in ids if i in known and (when := known[i].sent_at) is not None]
         since = min(sent) if sent and len(sent) == len(ids) else None
         listed = await status.refresh(self.api, ids, since=since)
-        now = datetime.now(UTC)
-        for request_id, item in listed.items():
-            self.journal.observe(
-                request_id,
-                str(item.get("status") or "UNKNOWN"),
-                at=now,
-                feedback=item.get("requirementsFeedback"),
-                note=item.get("note"),
-                numbers=item.get("numbers"),
-            )
+        now = status.record(self.journal, listed)
         known = self.journal.by_request_id(ids)
         for candidate in rows:
             outcome = self.outcomes[id(candidate)]

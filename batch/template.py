@@ -11,11 +11,9 @@ sheet (`sheets.TOOL_SHEETS`), so a filled template runs as it is.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import secrets
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from batch.config import Settings
 from batch.errors import BatchError, ConfigError
 from batch.requirements import RequirementCache
 from batch.rows import ENUMS, READABLE, REQUIRED, STANDARD, USED, Requirement
-from batch.sheets import Row, Sheet
+from batch.sheets import Row, Sheet, write_atomically
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -248,19 +246,14 @@ async def make_template(
     lookup = lookup_body(kind, fields)
     check_target(out, force=force)
     folder = out.with_name(f"{out.stem}-attachments")
-    async with Infobip(
-        settings.base_url,
-        settings.api_key,
-        limits=settings.limits,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        ca_bundle=settings.ca_bundle,
-    ) as api:
+    async with Infobip.connect(settings) as api:
         specs = await _requirements(settings, api, lookup)
         files = await _download(api, specs)
     attachments = _save_attachments(folder, files, force=force)
     columns = _columns(kind, lookup, specs, attachments)
-    _write_atomically(out, lambda stream: _write_book(stream, kind, lookup, columns, specs))
+    write_atomically(
+        out, lambda stream: _write_book(stream, kind, lookup, columns, specs), what="the template"
+    )
     headers = tuple(column.header for column in columns)
     return Written(out, kind, headers, tuple(a for a, _ in attachments.values()))
 
@@ -337,7 +330,7 @@ def _save_attachments(
         except OSError as exc:
             raise ConfigError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
     for attachment, path, content in planned:
-        _write_atomically(path, _writer(content))
+        write_atomically(path, _writer(content), what="the attachment")
         saved = Attachment(attachment.key, attachment.kind, attachment.document_id, path)
         targets[attachment.key] = (saved, f"{folder.name}/{path.name}")
     return targets
@@ -618,22 +611,3 @@ def _put(cell: Any, value: str, *, bold: bool = False) -> None:
 
 def _clean(text: str) -> str:
     return _ILLEGAL.sub("", text)
-
-
-def _write_atomically(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
-    """Write to a new file beside `path`, then rename it: never half a file.
-
-    Raises:
-        ConfigError: the file cannot be written.
-    """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with temporary.open("xb") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise

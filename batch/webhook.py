@@ -22,9 +22,7 @@ import contextlib
 import hmac
 import json
 import logging
-import signal
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from batch import serving
 from batch.journal import Entry, Journal, JournalError
 
 logger = logging.getLogger(__name__)
@@ -406,32 +405,14 @@ def _server(receiver: Receiver) -> uvicorn.Server:
 
 
 def serve(receiver: Receiver, sock: socket.socket, *, started: Callable[[], None]) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM); `started()` runs once it answers."""
-    server = _server(receiver)
-
-    async def main() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():  # noqa: ASYNC110 - no event to wait on
-            await asyncio.sleep(0.01)
-        if server.started:
-            started()
-        await task
-
-    # uvicorn shuts down gracefully on SIGINT or SIGTERM, then raises the signal again for
-    # the caller: Ctrl-C as KeyboardInterrupt, SIGTERM to this no-op, so that the journal
-    # is closed and the exit status is 0 either way.
-    previous = signal.signal(signal.SIGTERM, lambda number, frame: None)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(main())
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    """Serve until Ctrl-C or SIGTERM; `started()` runs once it answers."""
+    serving.serve(_server(receiver), sock, started=started)
 
 
 class RunningReceiver:
     """A receiver served from a background thread for as long as the `with` block lasts.
 
-    `sock` is a socket already listening (`batch.sandbox.server.listen`), for when its
+    `sock` is a socket already listening (`batch.serving.listen`), for when its
     address must be known before the receiver can be made; else one is opened here.
 
     Example:
@@ -447,38 +428,26 @@ class RunningReceiver:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        from batch.sandbox.server import base_url, listen
-
-        self._sock = sock or listen(host, port)
-        self.base_url = base_url(self._sock)
+        sock = sock or serving.listen(host, port)
+        self.base_url = serving.base_url(sock)
         self.url = self.base_url + config.path
         try:
             self.receiver = Receiver(config)
         except BaseException:
-            self._sock.close()
+            sock.close()
             raise
-        self._server = _server(self.receiver)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name="webhook"
-        )
+        self._thread = serving.ServerThread(_server(self.receiver), sock, name="webhook receiver")
 
     def __enter__(self) -> RunningReceiver:
-        self._thread.start()
-        for _ in range(1000):
-            if self._server.started or not self._thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        if not self._server.started:
-            self.__exit__(None, None, None)
-            msg = "the webhook receiver did not start"
-            raise RuntimeError(msg)
+        try:
+            self._thread.__enter__()
+        except BaseException:
+            self.receiver.close()
+            raise
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self._sock.close()
+        self._thread.__exit__(kind, exc, tb)
         self.receiver.close()

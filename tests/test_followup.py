@@ -69,14 +69,26 @@ def busy(make_api) -> Callable[[Path], Batch]:
 
 def test_status_writes_statuses_feedback_and_numbers_into_the_sheet(busy, tmp_path) -> None:
     """`status RESULTS` rewrites the sheet with each request's status, Infobip's feedback
-    as "key: CODE: text", the numbers bought and when it was refreshed; requests already
-    final are not asked again."""
+    as "key: CODE: text", the numbers bought and when it was refreshed; the results are
+    kept; requests already final are not asked again."""
     batch = busy(tmp_path)
-    rows = [hr_alpha(sender) for sender in SENDERS[:8]] + [toll_free("2")]
+    rows = [hr_alpha(sender) for sender in SENDERS] + [toll_free("2")]
     results, first = submitted(batch, rows)
-    advance_until(batch, lambda s: asked_to_change(s) and "COMPLETED" in s)
-    result = status(batch, str(results))
-    assert result.exit_code == 0, result.output
+    advance_until(batch, asked_to_change)
+    assert status(batch, str(results)).exit_code == 0
+    assert_shown(batch, results)
+    assert any(r["feedback"] for r in batch.results(results)), "some request was asked to change"
+    advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=2000, step=24)
+    assert status(batch, str(results)).exit_code == 0
+    after = assert_shown(batch, results)
+    assert [r["result"] for r in after] == [r["result"] for r in first], "results are kept"
+    calls = list_calls(batch)
+    assert status(batch, str(results)).exit_code == 0
+    assert list_calls(batch) == calls, "final requests are not asked again"
+
+
+def assert_shown(batch: Batch, results: Path) -> list[dict[str, str]]:
+    """Every row of the sheet shows what the sandbox holds for its request."""
     after = batch.results(results)
     stored = {r["id"]: r for r in batch.api.stored()}
     for row in after:
@@ -90,20 +102,14 @@ def test_status_writes_statuses_feedback_and_numbers_into_the_sheet(busy, tmp_pa
         if request["type"] == "NUMBER_PURCHASE" and request["numbers"]:
             shown = row["numbers"].removeprefix("'")  # CSV: a leading + is neutralised
             assert set(shown.splitlines()) >= {n["number"] for n in request["numbers"]}
-    assert [r["result"] for r in after] == [r["result"] for r in first], "results are kept"
-    assert any(r["feedback"] for r in after), "some request was asked for changes"
-    advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=2000, step=24)
-    assert status(batch, str(results)).exit_code == 0
-    calls = list_calls(batch)
-    assert status(batch, str(results)).exit_code == 0
-    assert list_calls(batch) == calls, "final requests are not asked again"
+    return after
 
 
 def test_an_edited_row_in_update_requested_is_sent_as_an_update(busy, tmp_path) -> None:
     """The team fixes a flagged cell in the results sheet and runs it: the request is
     PATCHed with its full requirement set and moves on; untouched rows are not sent."""
     batch = busy(tmp_path)
-    results, _ = submitted(batch, [hr_alpha(sender) for sender in SENDERS[:8]])
+    results, _ = submitted(batch, [hr_alpha(sender) for sender in SENDERS])
     advance_until(batch, asked_to_change)
     assert status(batch, str(results)).exit_code == 0
     rows = batch.results(results)
@@ -150,16 +156,12 @@ def test_cancel_where_allowed_and_where_not(busy, tmp_path) -> None:
     """`action` = cancel cancels a request Infobip asked to change (CANCELLED); in a
     status that does not allow it, the row says Infobip's reason (CANCEL_REFUSED)."""
     batch = busy(tmp_path)
-    results, _ = submitted(batch, [hr_alpha(sender) for sender in SENDERS[:8]])
+    results, _ = submitted(batch, [hr_alpha(sender) for sender in SENDERS])
     advance_until(batch, asked_to_change)
     statuses = {r["id"]: r["status"] for r in batch.api.stored()}
     rows = batch.results(results)
     allowed = next(r for r in rows if statuses[r["requestId"]] in ACTION_NEEDED)
-    refused = next(
-        r
-        for r in rows
-        if statuses[r["requestId"]] in ("IN_REVIEW", "PENDING_REVIEW", "IN_PROGRESS", "COMPLETED")
-    )
+    refused = next(r for r in rows if statuses[r["requestId"]] not in ACTION_NEEDED)
     for row in rows:
         row["action"] = "cancel" if row in (allowed, refused) else ""
     write(results, rows)
@@ -171,7 +173,7 @@ def test_cancel_where_allowed_and_where_not(busy, tmp_path) -> None:
     assert "RR-INVALID-STATUS400" in by_id[refused["requestId"]]["errors"]
     stored = {r["id"]: r["status"] for r in batch.api.stored()}
     assert stored[allowed["requestId"]] in ("CANCELED", "CANCEL_REQUESTED")
-    assert stored[refused["requestId"]] == statuses[refused["requestId"]]
+    assert stored[refused["requestId"]] not in ("CANCELED", "CANCEL_REQUESTED")
 
 
 def test_a_large_refresh_takes_a_handful_of_calls(make_api, tmp_path) -> None:

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from batch.cli import main as cli_main
 from batch.config import Settings
 from batch.journal import Entry, Journal
-from batch.sandbox.server import listen
+from batch.serving import listen
 from batch.webhook import ReceiverConfig, RunningReceiver
 from tests.conftest import Batch
 from tests.test_run import DOC, hr_alpha, toll_free

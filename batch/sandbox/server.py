@@ -1,44 +1,21 @@
 """Serving a sandbox with uvicorn: in the foreground (`resource-batch sandbox`) or in a
-background thread on a free loopback port (`--sandbox` runs and the tests)."""
+background thread on a free loopback port (`--sandbox` runs and the tests). `listen` and
+`base_url` come from `batch.serving` and are re-exported here for the sandbox's users."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
-import threading
 from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
 from starlette.types import Scope
 
+from batch import serving
 from batch.sandbox.app import Sandbox, SandboxConfig
+from batch.serving import base_url, listen
 
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket; port 0 picks a free one.
-
-    Raises:
-        OSError: the address cannot be bound (in use, or not an address of this machine).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say TCP, and
-    # Nagle with delayed ACKs adds ~40 ms to each keep-alive request.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def base_url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+__all__ = ["RunningSandbox", "base_url", "listen", "serve"]
 
 
 def _server(sandbox: Sandbox) -> uvicorn.Server:
@@ -69,20 +46,8 @@ def _dropper(server: uvicorn.Server) -> Callable[[Scope], bool]:
 
 
 def serve(sandbox: Sandbox, sock: socket.socket, *, started: Callable[[], None]) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM); `started()` runs once it answers."""
-    server = _server(sandbox)
-
-    async def main() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():  # noqa: ASYNC110 - no event to wait on
-            await asyncio.sleep(0.01)
-        if server.started:
-            started()
-        await task
-
-    # uvicorn shuts down gracefully on SIGINT, then raises it again for the caller.
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    """Serve until Ctrl-C or SIGTERM; `started()` runs once it answers."""
+    serving.serve(_server(sandbox), sock, started=started)
 
 
 class RunningSandbox:
@@ -97,12 +62,9 @@ class RunningSandbox:
         self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
     ):
         self.sandbox = Sandbox(config or SandboxConfig())
-        self._sock = listen(host, port)
-        self.base_url = base_url(self._sock)
-        self._server = _server(self.sandbox)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name="sandbox"
-        )
+        sock = listen(host, port)
+        self.base_url = base_url(sock)
+        self._thread = serving.ServerThread(_server(self.sandbox), sock, name="sandbox")
 
     @property
     def api_key(self) -> str:
@@ -113,20 +75,10 @@ class RunningSandbox:
         return {"Authorization": f"App {self.api_key}"}
 
     def __enter__(self) -> RunningSandbox:
-        self._thread.start()
-        for _ in range(1000):
-            if self._server.started or not self._thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        if not self._server.started:
-            self.__exit__(None, None, None)
-            msg = "the sandbox did not start"
-            raise RuntimeError(msg)
+        self._thread.__enter__()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        self._thread.__exit__(kind, exc, tb)

@@ -75,22 +75,14 @@ async def run(
         timings = found.timings
         with Journal.open(settings.state_dir, settings.account) as journal:
             sender = Sender(api, journal, settings, outcomes, progress)
+            mark = time.monotonic()
+            try:
+                stopped = await _send(sender, found, file=input_path.name, dry_run=settings.dry_run)
+            except asyncio.CancelledError:  # Ctrl-C: what was done is written, then we stop
+                not_sent(outcomes, found.ready, "the run was interrupted")
+                _write(output, sheets, candidates, outcomes, timings)
+                raise
             if not settings.dry_run:
-                await sender.settle()
-            ready = {id(c) for c in found.ready}
-            existing = [c for c in candidates if c.request_id and (c.action or id(c) in ready)]
-            if existing:  # a results sheet fed back in: those rows are never submitted again
-                await sender.follow_up(existing, dry_run=settings.dry_run)
-            new = [c for c in found.ready if not c.request_id]
-            rows = sender.plan(new, record=not settings.dry_run, file=input_path.name)
-            if rows and not settings.dry_run:
-                mark = time.monotonic()
-                try:
-                    stopped = await sender.send_all(rows)
-                except asyncio.CancelledError:  # Ctrl-C: what was done is written, then we stop
-                    not_sent(outcomes, found.ready, "the run was interrupted")
-                    _write(output, sheets, candidates, outcomes, timings)
-                    raise
                 timings["submit"] = time.monotonic() - mark
     for candidate in candidates:
         progress.outcome(candidate, outcomes[id(candidate)])
@@ -98,6 +90,21 @@ async def run(
     _write(output, sheets, candidates, outcomes, timings)
     counts = Counter(o.result for o in outcomes.values())
     return Report(output, counts, timings, stopped)
+
+
+async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) -> str | None:
+    """Settle what earlier runs left unsettled, follow up the rows that carry a requestId
+    (a results sheet fed back in: never submitted again), and send the new ones. Returns
+    why sending stopped early, if it did."""
+    if not dry_run:
+        await sender.settle()
+    ready = {id(c) for c in found.ready}
+    existing = [c for c in found.candidates if c.request_id and (c.action or id(c) in ready)]
+    if existing:
+        await sender.follow_up(existing, dry_run=dry_run)
+    new = [c for c in found.ready if not c.request_id]
+    rows = sender.plan(new, record=not dry_run, file=file)
+    return await sender.send_all(rows) if rows and not dry_run else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -24,6 +25,7 @@ from batch import template as templates
 from batch.api import tls_context
 from batch.config import Settings
 from batch.errors import ApiError, ConfigError, InputError
+from batch.sheets import write_atomically
 
 if TYPE_CHECKING:
     from batch.sandbox.app import SandboxConfig
@@ -292,13 +294,18 @@ def run(**options: Any) -> None:
     Rows an earlier run submitted are never sent again: the journal in the state
     folder remembers each row (by its reference, or what it asks for) and its requestId.
 
-    With --inbox, each input is moved to INBOX/processed once its results are written,
-    and a second run started meanwhile exits at once with code 4.
+    A results sheet can be fed back in: rows with a requestId are never submitted again;
+    edited ones Infobip asked to change are sent as updates, and `cancel` in an `action`
+    column cancels.
 
-    Exit codes: 0 every row SUBMITTED, ALREADY_SUBMITTED, VALID or DUPLICATE; 1 some
-    row INVALID, CONFLICT, DEFERRED, FAILED or UNCERTAIN; 2 bad usage, configuration or
-    input; 3 Infobip unreachable or credentials refused; 4 another run is using the
-    state folder.
+    With --inbox, each input is moved to INBOX/processed once its results are written
+    (unless rows are left to do: then it stays for the next run; unreadable ones go to
+    INBOX/rejected), and a second run started meanwhile exits at once with code 4.
+
+    Exit codes: 0 every row SUBMITTED, ALREADY_SUBMITTED, UPDATED, CANCELLED, VALID or
+    DUPLICATE; 1 some row INVALID, CONFLICT, UPDATE_REFUSED, CANCEL_REFUSED, DEFERRED,
+    FAILED or UNCERTAIN; 2 bad usage, configuration or input; 3 Infobip unreachable or
+    credentials refused; 4 another run is using the state folder.
 
     \b
     Examples:
@@ -349,10 +356,16 @@ def _batch(
     console.configure_logging(
         log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
     )
-    if (input_path is None) == (inbox is None):
-        raise click.UsageError("give either INPUT or --inbox DIR")
+    if input_path is None and inbox is None:
+        raise click.UsageError("give INPUT" + ("" if dry_run else " or --inbox DIR"))
+    if input_path is not None and inbox is not None:
+        raise click.UsageError("give either INPUT or --inbox DIR, not both")
     if inbox is not None and out is not None:
         raise click.UsageError("--out names one results file; with --inbox use --outbox DIR")
+    if inbox is not None and dry_run:  # it would file the inputs away unsent
+        raise click.UsageError("--inbox cannot be a dry run; use validate on each file")
+    if inbox is not None and outbox is not None and outbox.resolve() == inbox.resolve():
+        raise click.UsageError("--outbox must not be the inbox: results would be run as inputs")
     try:
         with contextlib.ExitStack() as stack:
             settings = _settings(
@@ -409,6 +422,10 @@ def _batch(
     sys.exit(code)
 
 
+def _write_bytes(data: bytes, stream: IO[bytes]) -> None:
+    stream.write(data)
+
+
 def _exit_code(report: batch_run.Report) -> int:
     return 3 if report.stopped else 0 if report.ok else 1
 
@@ -418,7 +435,7 @@ def _inbox(settings: Settings, inbox: Path, outbox: Path, *, live: bool) -> int:
     unreachable or refusing the key stops at once (the rest wait for the next run)."""
     files = inbox_files.inputs(inbox)
     logger.info("inbox %s: %d file(s) to run", inbox, len(files))
-    outbox.mkdir(parents=True, exist_ok=True)
+    inbox_files.make_folder(outbox)
     worst = 0
     for path in files:
         output = inbox_files.vacant(outbox / batch_run.results_path(path).name)
@@ -428,7 +445,8 @@ def _inbox(settings: Settings, inbox: Path, outbox: Path, *, live: bool) -> int:
         except InputError as exc:
             logger.error("%s", exc, extra={"fields": {"file": str(path), "result": "REJECTED"}})
             note = inbox_files.vacant(outbox / f"{path.name}.error.txt")
-            note.write_text(f"{exc}\n", encoding="utf-8")
+            reason = f"{exc}\n".encode()
+            write_atomically(note, functools.partial(_write_bytes, reason), what="the reason")
             inbox_files.file_away(path, inbox / "rejected")
             worst = max(worst, 2)
             continue

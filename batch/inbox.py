@@ -12,6 +12,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from batch.errors import ConfigError
 from batch.run import Report
 
 SUFFIXES = (".csv", ".xlsx", ".xlsm")
@@ -34,9 +35,26 @@ def finished(report: Report) -> bool:
 
 
 def file_away(path: Path, folder: Path) -> Path:
-    """Move `path` into `folder` (created), never over an earlier file of the same name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return _move(path, vacant(folder / path.name))
+    """Move `path` into `folder` (created), never over an earlier file of the same name.
+
+    Raises:
+        ConfigError: the folder cannot be made or the file not moved into it.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = vacant(folder / path.name)
+        os.replace(path, target)  # same file system: atomic
+    except OSError as exc:
+        raise ConfigError(f"cannot move {path} into {folder}: {exc.strerror or exc}") from None
+    return target
+
+
+def make_folder(folder: Path) -> None:
+    """Raises: ConfigError: `folder` cannot be made (a file is in the way, no permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
 
 
 def vacant(path: Path) -> Path:
@@ -47,8 +65,3 @@ def vacant(path: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     stem, dot, suffixes = path.name.partition(".")
     return path.with_name(f"{stem}-{stamp}{dot}{suffixes}")
-
-
-def _move(source: Path, target: Path) -> Path:
-    os.replace(source, target)  # same file system: atomic
-    return target

@@ -333,10 +333,13 @@ class Journal:
         now = _now()
         with self._transaction() as db:
             cursor = db.execute(
-                "UPDATE requests SET request_status = ?, status_at = ?, checked_at = ?,"
+                "UPDATE requests SET days_until_rejection = CASE WHEN request_status IS ?"
+                " THEN days_until_rejection END,"  # a new status starts a new countdown
+                " request_status = ?, status_at = ?, checked_at = ?,"
                 " feedback = ?, note = ?, numbers = ?, updated_at = ?"
                 " WHERE request_id = ? AND (status_at IS NULL OR status_at <= ?)",
                 (
+                    status,
                     status,
                     _stamp(at),
                     now,
@@ -435,11 +438,11 @@ class Journal:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                if self._db.in_transaction:
+                if self._db.in_transaction:  # a failed COMMIT too: never stay stuck in it
                     self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

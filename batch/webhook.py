@@ -159,9 +159,9 @@ def _received_at(value: Any, problems: list[str]) -> datetime | None:
         return None
     # A date alone would pass fromisoformat as midnight and reorder the day's statuses.
     if isinstance(value, str) and len(value) > 10:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, OverflowError):  # year 1 at +01:00 overflows
             when = datetime.fromisoformat(value)
-            return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+            return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(UTC)
     problems.append(f".receivedAt: {_shown(value)} is not a date and time")
     return None
 

@@ -437,3 +437,19 @@ def test_an_older_status_never_overwrites_a_newer_one(state_dir: Path) -> None:
         assert not journal.observe("id-unknown", "COMPLETED", at=later)
         assert journal.event("id-1", "RESOURCE_REQUEST_REMINDER", {"daysUntilRejection": 27})
         assert not journal.event("id-1", "RESOURCE_REQUEST_REMINDER", {"daysUntilRejection": 27})
+
+
+def test_a_new_status_starts_a_new_reminder_countdown(state_dir: Path) -> None:
+    """A request asked to change again after moving on counts its days afresh: the last
+    cycle's "3 days left" does not stay, nor block the new cycle's reminders."""
+    now = datetime.now(UTC)
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.validated([row("k")])
+        journal.submitting("k", {"type": "NUMBER_PURCHASE"})
+        journal.submitted("k", "id-1")
+        assert journal.observe("id-1", "UPDATE_REQUESTED", at=now)
+        assert journal.remind("id-1", 3)
+        assert journal.observe("id-1", "UPDATE_REQUESTED", at=now + timedelta(seconds=1))
+        assert journal.get("k").days_until_rejection == 3  # type: ignore[union-attr]
+        assert journal.observe("id-1", "IN_REVIEW", at=now + timedelta(seconds=2))
+        assert journal.get("k").days_until_rejection is None  # type: ignore[union-attr]

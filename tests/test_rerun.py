@@ -394,7 +394,7 @@ def test_run_needs_exactly_one_of_input_and_inbox(batch, both) -> None:
     args = [str(path), "--inbox", str(inbox)] if both else []
     result = batch.run("run", *args)
     assert result.exit_code == 2
-    assert "give either INPUT or --inbox DIR" in result.output
+    assert ("not both" if both else "give INPUT or --inbox DIR") in result.output
     assert batch.api.calls() == {}
 
 
@@ -459,3 +459,30 @@ def test_a_ca_bundle_that_is_not_pem_with_cached_requirements(batch) -> None:
     assert again.exit_code == 0, again.output
     assert [r["result"] for r in results_of(batch, path)] == ["SUBMITTED"]
     assert not any(op == "get-resource-requests" for op, _ in batch.api.calls())
+
+
+def test_inbox_is_never_a_dry_run_nor_its_own_outbox(batch) -> None:
+    """`run --inbox --dry-run` would file inputs away unsent, and an outbox that is the
+    inbox would run results as inputs: both are usage errors; nothing moves or is sent."""
+    inbox = batch.folder / "inbox"
+    inbox.mkdir()
+    path = Batch(batch.api, inbox).csv([toll_free()], name="a.csv")
+    for extra in (["--dry-run"], ["--outbox", str(inbox)]):
+        result = batch.run("--inbox", str(inbox), *extra)
+        assert result.exit_code == 2, result.output
+        assert path.exists() and not (inbox / "processed").exists()
+    assert batch.api.stored() == []
+
+
+def test_inbox_folders_that_cannot_be_made_are_a_clear_error(batch) -> None:
+    """An outbox or processed folder blocked by a file: exit 2 naming it, no traceback."""
+    inbox = batch.folder / "inbox"
+    inbox.mkdir()
+    Batch(batch.api, inbox).csv([toll_free()], name="a.csv")
+    (batch.folder / "blocker").write_text("a file, not a folder")
+    result = batch.run("--inbox", str(inbox), "--outbox", str(batch.folder / "blocker" / "out"))
+    assert result.exit_code == 2 and "blocker" in result.output, result.output
+    (inbox / "processed").write_text("a file where the folder goes")
+    result = batch.run("--inbox", str(inbox))
+    assert result.exit_code == 2 and "processed" in result.output, result.output
+    assert (inbox / "results" / "a.results.csv").exists(), "results were written first"

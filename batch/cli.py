@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -190,6 +191,67 @@ def _self_check(config: SandboxConfig) -> None:
         raise click.ClickException("the sandbox answered with an error")
 
 
+# The options several commands share, declared once.
+SHARED = {
+    "sandbox": click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Use the built-in Infobip sandbox (nothing reaches Infobip).",
+    ),
+    "log_format": click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default=None,
+        help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
+    ),
+    "quiet": click.option("--quiet", is_flag=True, help="Only warnings and errors."),
+    "base_url": click.option(
+        "--base-url",
+        help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file).",
+    ),
+    "api_key": click.option(
+        "--api-key",
+        help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list).",
+    ),
+    "config": click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TOML config file with base_url, api_key and [limits].",
+    ),
+    "limit": click.option(
+        "--limit",
+        "limit_pairs",
+        multiple=True,
+        metavar="ENDPOINT=RATE",
+        help="Calls per second for an endpoint (lookup, submit, upload, read, ...).",
+    ),
+    "state_dir": click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="RESOURCE_BATCH_STATE_DIR",
+        help="Where the journal of what was submitted lives (default: the user data"
+        " folder; RESOURCE_BATCH_STATE_DIR).",
+    ),
+    "ca_bundle": click.option(
+        "--ca-bundle",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="PEM certificates to trust in addition to the usual ones (a TLS proxy's).",
+    ),
+}
+
+
+def _shared(*names: str) -> Callable[[Any], Any]:
+    """The shared options `names`, in that order in --help."""
+
+    def decorate(command: Any) -> Any:
+        for name in reversed(names):
+            command = SHARED[name](command)
+        return command
+
+    return decorate
+
+
 def _run_options(command: Any) -> Any:
     """The options `run` and `validate` share."""
     options = [
@@ -201,11 +263,7 @@ def _run_options(command: Any) -> Any:
             type=click.Path(dir_okay=False, path_type=Path),
             help="Results file (default: INPUT.results.xlsx/.csv beside the input).",
         ),
-        click.option(
-            "--sandbox",
-            is_flag=True,
-            help="Use the built-in Infobip sandbox (nothing reaches Infobip).",
-        ),
+        SHARED["sandbox"],
         click.option(
             "--documents-dir",
             type=click.Path(file_okay=False, path_type=Path),
@@ -216,46 +274,16 @@ def _run_options(command: Any) -> Any:
             is_flag=True,
             help="Look requirements up again instead of using the day-old cache.",
         ),
-        click.option(
-            "--log-format",
-            type=click.Choice(["text", "json"]),
-            default=None,
-            help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
-        ),
-        click.option("--quiet", is_flag=True, help="Only warnings and errors."),
-        click.option(
-            "--base-url",
-            help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file).",
-        ),
-        click.option(
-            "--api-key",
-            help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list).",
-        ),
-        click.option(
-            "--config",
-            "config_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="TOML config file with base_url, api_key and [limits].",
-        ),
-        click.option(
-            "--limit",
-            "limit_pairs",
-            multiple=True,
-            metavar="ENDPOINT=RATE",
-            help="Calls per second for an endpoint (lookup, submit, upload, read, ...).",
-        ),
-        click.option(
-            "--state-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            envvar="RESOURCE_BATCH_STATE_DIR",
-            help="Where the journal of what was submitted lives (default: the user data"
-            " folder; RESOURCE_BATCH_STATE_DIR).",
-        ),
-        click.option(
-            "--ca-bundle",
-            type=click.Path(dir_okay=False, exists=True, path_type=Path),
-            help="PEM certificates to trust in addition to the usual ones (a TLS proxy's).",
-        ),
+        _shared(
+            "log_format",
+            "quiet",
+            "base_url",
+            "api_key",
+            "config",
+            "limit",
+            "state_dir",
+            "ca_bundle",
+        ),  # fmt: skip
     ]
     for option in reversed(options):
         command = option(command)
@@ -522,34 +550,7 @@ def _settings(
     help="Basic password Infobip must send (prefer RESOURCE_BATCH_WEBHOOK_PASSWORD:"
     " flags show in the process list).",
 )
-@click.option(
-    "--base-url",
-    help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file).",
-)
-@click.option(
-    "--api-key",
-    help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML config file with base_url, api_key and [limits].",
-)
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="RESOURCE_BATCH_STATE_DIR",
-    help="Where the journal of what was submitted lives (default: the user data"
-    " folder; RESOURCE_BATCH_STATE_DIR).",
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default=None,
-    help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
-)
-@click.option("--quiet", is_flag=True, help="Only warnings and errors.")
+@_shared("base_url", "api_key", "config", "state_dir", "log_format", "quiet")
 def webhook(
     host: str,
     port: int,
@@ -673,26 +674,7 @@ def _lookup_choice(name: str) -> click.Choice[str]:
     " attachments go to OUT-STEM-attachments/ beside it.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing workbook and attachments.")
-@click.option(
-    "--sandbox", is_flag=True, help="Use the built-in Infobip sandbox (nothing reaches Infobip)."
-)
-@click.option(
-    "--base-url", help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file)."
-)
-@click.option(
-    "--api-key", help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list)."
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML config file with base_url, api_key and [limits].",
-)
-@click.option(
-    "--ca-bundle",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="PEM certificates to trust in addition to the usual ones (a TLS proxy's).",
-)
+@_shared("sandbox", "base_url", "api_key", "config", "ca_bundle")
 def template(
     *,
     kind: str,
@@ -793,43 +775,7 @@ def _report_template(written: templates.Written) -> None:
 @click.option(
     "--all", "everything", is_flag=True, help="Also every unfinished request in the journal."
 )
-@click.option(
-    "--base-url", help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file)."
-)
-@click.option(
-    "--api-key", help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list)."
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML config file with base_url, api_key and [limits].",
-)
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="RESOURCE_BATCH_STATE_DIR",
-    help="Where the journal lives (default: the user data folder).",
-)
-@click.option(
-    "--ca-bundle",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="PEM certificates to trust in addition to the usual ones.",
-)
-@click.option(
-    "--limit",
-    "limit_pairs",
-    multiple=True,
-    metavar="ENDPOINT=RATE",
-    help="Calls per second for an endpoint (read is the one used).",
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default=None,
-    help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
-)
-@click.option("--quiet", is_flag=True, help="Only warnings and errors.")
+@_shared("base_url", "api_key", "config", "state_dir", "ca_bundle", "limit", "log_format", "quiet")
 def status(
     results: tuple[Path, ...],
     everything: bool,

@@ -195,7 +195,10 @@ class Infobip:
         except httpx.TransportError as exc:
             raise ApiError(f"Infobip could not be reached: {_describe(exc)}") from None
         _raise_for_status(response)
-        return str(response.json()["id"])
+        try:
+            return str(response.json()["id"])
+        except (ValueError, KeyError, TypeError):  # stored, but which request is it?
+            raise SubmitUnknown(f"HTTP {response.status_code} without a request id") from None
 
     async def requests(
         self, *, types: Sequence[str] = (), countries: Sequence[str] = (), page: int = 0

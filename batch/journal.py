@@ -92,6 +92,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             UNIQUE (request_id, event, body)
         )""",
     ),
+    (  # 3: every content a request has had, so that an updated row is still known
+        """CREATE TABLE versions (
+            key TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (key, content)
+        )""",
+    ),
 )
 FINAL = frozenset({"COMPLETED", "REJECTED", "CANCELED"})
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -101,6 +108,7 @@ _COLUMNS = (
     " source, sent_at, created_at, updated_at, status_at, checked_at, feedback, note, numbers,"
     " days_until_rejection"
 )
+_AFTER_CONTENT = _COLUMNS.removeprefix("key, content, ")
 _UPSERT_VALIDATED = """
     INSERT INTO requests (key, content, state, type, country, source, created_at, updated_at)
     VALUES (?, ?, 'VALIDATED', ?, ?, ?, ?, ?)
@@ -375,22 +383,44 @@ class Journal:
             return cursor.rowcount > 0
 
     def updated(self, key: str, content: str, body: dict[str, Any], status: str | None) -> None:
-        """Record that a request was PATCHed with `body`: the row's content is now that."""
-        now = _now()
+        """Record that the request of `key` was PATCHed with `body`, whose content is now
+        `content`. The row remains known by every content it has had: a later run of the
+        original sheet, or of the corrected one without its requestId, finds it submitted.
+        A row known by what it asked (a `sha256:` key) gets its new content as a second key
+        for the same request; a referenced row keeps its key and takes the new content."""
+        now, text = _now(), json.dumps(body, ensure_ascii=False, sort_keys=True)
         with self._transaction() as db:
-            db.execute(
-                "UPDATE requests SET content = ?, body = ?, request_status = ?, status_at = ?,"
-                " feedback = NULL, days_until_rejection = NULL, updated_at = ? WHERE key = ?"
-                " AND state = 'SUBMITTED'",
-                (
-                    content,
-                    json.dumps(body, ensure_ascii=False, sort_keys=True),
-                    status,
-                    now,
-                    now,
-                    key,
-                ),
+            row = db.execute(
+                "SELECT content FROM requests WHERE key = ? AND state = 'SUBMITTED'", (key,)
+            ).fetchone()
+            if row is None:
+                return
+            db.executemany(
+                "INSERT INTO versions (key, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(key, row[0]), (key, content)],
             )
+            changes = "body = ?, request_status = ?, status_at = ?, feedback = NULL,"
+            changes += " days_until_rejection = NULL, updated_at = ?"
+            if key.startswith("sha256:"):
+                db.execute(
+                    f"INSERT INTO requests ({_COLUMNS}) SELECT ?, ?, {_AFTER_CONTENT}"
+                    " FROM requests WHERE key = ? ON CONFLICT DO NOTHING",
+                    (f"sha256:{content}", content, key),
+                )
+            else:
+                db.execute("UPDATE requests SET content = ? WHERE key = ?", (content, key))
+            db.execute(
+                f"UPDATE requests SET {changes} WHERE key IN (?, ?)",
+                (text, status, now, now, key, f"sha256:{content}"),
+            )
+
+    def had(self, key: str, content: str) -> bool:
+        """Whether the request of `key` has had `content` (before an update, say)."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT 1 FROM versions WHERE key = ? AND content = ?", (key, content)
+            ).fetchone()
+        return row is not None
 
     def request_ids(self) -> set[str]:
         """Every requestId the journal has given a row: a request found in Infobip's list

@@ -63,6 +63,11 @@ def matches(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
         return False
     if sorted(item.get("capabilities") or []) != sorted(body.get("capabilities") or []):
         return False
+    return matches_requirements(body, item)
+
+
+def matches_requirements(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+    """Whether a listed request holds the requirements `body` sends."""
     return comparable(item.get("requirements")) == comparable(body.get("requirements"))
 
 

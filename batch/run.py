@@ -96,12 +96,16 @@ async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) ->
     """Settle what earlier runs left unsettled, follow up the rows that carry a requestId
     (a results sheet fed back in: never submitted again), and send the new ones. Returns
     why sending stopped early, if it did."""
-    if not dry_run:
-        await sender.settle()
     ready = {id(c) for c in found.ready}
     existing = [c for c in found.candidates if c.request_id and (c.action or id(c) in ready)]
-    if existing:
-        await sender.follow_up(existing, dry_run=dry_run)
+    try:
+        if not dry_run:
+            await sender.settle()
+        if existing:
+            await sender.follow_up(existing, dry_run=dry_run)
+    except ApiError as exc:  # refused or unreachable: nothing new is sent, results written
+        not_sent(sender.outcomes, [*existing, *found.ready], f"the run stopped ({exc})")
+        return str(exc)
     new = [c for c in found.ready if not c.request_id]
     rows = sender.plan(new, record=not dry_run, file=file)
     return await sender.send_all(rows) if rows and not dry_run else None

@@ -21,13 +21,14 @@ from batch.api import Infobip, Refusal, SubmitUnknown
 from batch.config import Settings
 from batch.documents import LocalDocument
 from batch.errors import ApiError, AuthError
-from batch.journal import Entry, Journal
+from batch.journal import Entry, Journal, JournalError
 from batch.outcome import Outcome, Progress, shown
 from batch.rows import Candidate
 
 logger = logging.getLogger(__name__)
 
 DEFERRING = frozenset({"RR-ALPHA-SS-LIMIT400"})  # too many pending: try again next run
+CANCELLING = frozenset({"CANCELED", "CANCEL_REQUESTED"})
 
 
 class Sender:
@@ -44,7 +45,7 @@ class Sender:
         self.api, self.journal, self.settings = api, journal, settings
         self.outcomes, self.progress = outcomes, progress
         self._claimed = journal.request_ids()
-        self._uploads: dict[str, asyncio.Task[str]] = {}
+        self._uploads: dict[str, asyncio.Future[str | Refusal]] = {}
 
     async def settle(self) -> None:
         """Settle what earlier runs left SUBMITTING (killed mid-POST) or UNCERTAIN: found
@@ -94,7 +95,7 @@ class Sender:
             entry = entries.get(key)
             if entry is None or entry.state in ("VALIDATED", "DEFERRED", "FAILED"):
                 to_send.append((candidate, key, content))
-            elif entry.content != content:
+            elif entry.content != content and not self.journal.had(key, content):
                 outcome.result = "CONFLICT"
                 outcome.errors = [_conflict(candidate, entry)]
             elif entry.state == "SUBMITTED":
@@ -147,7 +148,7 @@ class Sender:
     async def _cancel(
         self, candidate: Candidate, outcome: Outcome, entry: Entry | None, *, dry_run: bool
     ) -> None:
-        if outcome.request_status == "CANCELED":
+        if outcome.request_status in CANCELLING:
             outcome.result = "CANCELLED"
             return
         if dry_run:
@@ -157,11 +158,24 @@ class Sender:
         try:
             await self.api.cancel(candidate.request_id)
         except Refusal as refusal:
+            now = await self._listed_now(candidate.request_id)  # a retried cancel that took?
+            if now is not None and now.get("status") in CANCELLING:
+                outcome.result, outcome.request_status = "CANCELLED", str(now["status"])
+                return
             outcome.result = "CANCEL_REFUSED"
             outcome.errors = [f"Infobip did not cancel it: {refusal}"]
             return
-        outcome.result, outcome.request_status = "CANCELLED", "CANCELED"  # [inferred]
-        self.journal.observe(candidate.request_id, "CANCELED", at=datetime.now(UTC))
+        # [inferred] CANCELED, perhaps through CANCEL_REQUESTED: recorded as the latter,
+        # which is not final, so that `status` asks Infobip what it became.
+        outcome.result, outcome.request_status = "CANCELLED", "CANCEL_REQUESTED"
+        self.journal.observe(candidate.request_id, "CANCEL_REQUESTED", at=datetime.now(UTC))
+
+    async def _listed_now(self, request_id: str) -> dict[str, Any] | None:
+        """The request as the list shows it now, after a refusal that a retry of our own
+        successful call may have caused; recorded in the journal. None if not listed."""
+        listed = await status.refresh(self.api, [request_id], since=None)
+        status.record(self.journal, listed)
+        return listed.get(request_id)
 
     async def _update(
         self,
@@ -203,11 +217,20 @@ class Sender:
             return
         try:
             body = await self._with_new_documents(candidate, outcome)
-            answer = await self.api.update(candidate.request_id, body["requirements"])
         except Refusal as refusal:
             outcome.result = "UPDATE_REFUSED"
-            outcome.errors = [f"Infobip refused the update: {refusal}"]
+            outcome.errors = [f"document upload refused: {refusal}"]
             return
+        try:
+            answer = await self.api.update(candidate.request_id, body["requirements"])
+        except Refusal as refusal:
+            now = await self._listed_now(candidate.request_id)  # a retried PATCH that took?
+            took = now is not None and now.get("status") not in status.ACTION_NEEDED
+            if not (took and now is not None and reconcile.matches_requirements(body, now)):
+                outcome.result = "UPDATE_REFUSED"
+                outcome.errors = [f"Infobip refused the update: {refusal}"]
+                return
+            answer = now
         outcome.result = "UPDATED"
         outcome.request_status = str(answer.get("status") or "")
         outcome.feedback = outcome.days_until_rejection = ""
@@ -268,7 +291,7 @@ class Sender:
                 workers = min(len(rows), 64 + int(self.api.rate("submit") * 10))
                 for _ in range(workers):
                     tasks.create_task(self._worker(queue))
-        except* ApiError as group:
+        except* (ApiError, JournalError) as group:
             stopped = str(group.exceptions[0])
         not_sent(self.outcomes, [c for c, _ in rows], f"the run stopped ({stopped})")
         return stopped
@@ -279,7 +302,10 @@ class Sender:
             await self._send(candidate, key, self.outcomes[id(candidate)])
             self.progress.advance("requests submitted")
 
-    async def _upload(self, document: LocalDocument) -> str:
+    async def _upload(self, document: LocalDocument) -> str | Refusal:
+        """The file's documentId, or Infobip's refusal of it: returned, not raised, so
+        that it fails the rows naming the file and not the whole run (a raised error
+        would cancel every submit in flight). Unreachable or refused credentials raise."""
         try:
             known = self.journal.document_id(document.sha256)
             if known is not None:
@@ -287,6 +313,8 @@ class Sender:
             document_id = await self.api.upload(document.path)
             self.journal.uploaded(document.sha256, document_id, document.path.name)
             return document_id
+        except Refusal as refusal:
+            return refusal
         finally:
             self.progress.advance("files uploaded")
 
@@ -337,7 +365,9 @@ class Sender:
             record(key, refusal.code, str(refusal))
             return None
         except SubmitUnknown as exc:
-            outcome.errors = [f"no answer to the submit ({exc})"]
+            # UNCERTAIN until the list says otherwise, should the run stop meanwhile.
+            outcome.result = "UNCERTAIN"
+            outcome.errors = [f"no answer to the submit ({exc}); being looked for at Infobip"]
             return sent[0]
         except ApiError as exc:  # unreachable or refused before anything was stored
             if sent:
@@ -377,7 +407,7 @@ class Sender:
         if outcome is not None:
             outcome.result, outcome.request_id = "SUBMITTED", request_id
             outcome.request_status = str(item.get("status") or "")
-            outcome.submitted_at = str(item.get("requestedDate") or "")
+            outcome.submitted_at = shown(reconcile.requested(item))
             outcome.errors = []
 
     def _uncertain(self, key: str, outcome: Outcome, why: str) -> None:
@@ -385,8 +415,8 @@ class Sender:
         self.journal.uncertain(key, reason)
         outcome.result = "UNCERTAIN"
         outcome.errors = [
-            f"{reason}. Not sent again: the next run checks Infobip's list first;"
-            " --resubmit-uncertain sends it anyway"
+            f"{reason}. Not sent again: the next run looks for it in Infobip's list;"
+            " with --resubmit-uncertain it sends it again if it is still not there"
         ]
 
     async def _with_document_ids(self, candidate: Candidate, outcome: Outcome) -> dict[str, Any]:
@@ -395,20 +425,34 @@ class Sender:
         for item in body["requirements"]:
             value = item["value"]
             values = value if isinstance(value, list) else [value]
-            ids = [
-                await self._uploads[v.sha256] if isinstance(v, LocalDocument) else v for v in values
-            ]
+            ids = [await self._document_id(v) for v in values]
             item["value"] = ids if isinstance(value, list) else ids[0]
             if any(isinstance(v, LocalDocument) for v in values):
                 outcome.document_ids.append(f"{item['key']}: {', '.join(ids)}")
         return body
 
+    async def _document_id(self, value: Any) -> Any:
+        """A file's documentId once uploaded (a refused file raises the refusal, for the
+        row naming it); any other value as it is."""
+        if not isinstance(value, LocalDocument):
+            return value
+        found = await self._uploads[value.sha256]
+        if isinstance(found, Refusal):
+            raise found
+        return found
+
 
 def not_sent(outcomes: Mapping[int, Outcome], rows: list[Candidate], reason: str) -> None:
-    """Rows the run did not get to are FAILED, saying why."""
+    """Rows the run did not get to are FAILED, saying why; a row carrying a requestId
+    (a results sheet fed back in) exists at Infobip whatever happened, and says so."""
     for candidate in rows:
         outcome = outcomes[id(candidate)]
-        if not outcome.result:
+        if outcome.result:
+            continue
+        if candidate.request_id:
+            outcome.result = "ALREADY_SUBMITTED"
+            outcome.errors.append(f"not followed up: {reason}")
+        else:
             outcome.result = "FAILED"
             outcome.errors.append(f"not sent: {reason}")
 
@@ -425,8 +469,8 @@ def _conflict(candidate: Candidate, entry: Entry) -> str:
 def _unsettled(entry: Entry) -> str:
     return (
         f"an earlier run sent this on {shown(entry.sent_at)} without an answer and it is not"
-        " settled yet; not sent again (run again to check Infobip's list;"
-        " --resubmit-uncertain sends it anyway)"
+        " settled yet; not sent again (each run looks for it in Infobip's list;"
+        " --resubmit-uncertain sends it again if it is still not there)"
     )
 
 

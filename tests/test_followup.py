@@ -132,6 +132,37 @@ def test_an_edited_row_in_update_requested_is_sent_as_an_update(busy, tmp_path) 
     assert result.exit_code == 0, result.output
 
 
+def test_an_updated_row_is_still_known_by_what_it_asked_before_and_after(busy, tmp_path) -> None:
+    """After an update, neither the original sheet nor the corrected rows fed in without
+    their requestId (a CRM's next export, say) submit anything again: both ways the row
+    is ALREADY_SUBMITTED under the one request."""
+    batch = busy(tmp_path)
+    original = [hr_alpha(sender) for sender in SENDERS]
+    results, _ = submitted(batch, original)
+    advance_until(batch, asked_to_change)
+    assert status(batch, str(results)).exit_code == 0
+    rows = batch.results(results)
+    flagged = next(r for r in rows if r["requestStatus"] in ACTION_NEEDED)
+    flagged["vatNumber"] = "HR98765432109"
+    write(results, rows)
+    assert batch.run(str(results)).exit_code == 0
+    stored = len(batch.api.stored())
+    again = batch.run(str(batch.folder / "requests.csv"))  # the original sheet
+    assert again.exit_code == 0, again.output
+    corrected = [
+        {**row, "vatNumber": "HR98765432109"} if row["senderName"] == flagged["senderName"] else row
+        for row in original
+    ]
+    export = batch.folder / "export.csv"
+    write(export, corrected)
+    assert batch.run(str(export)).exit_code == 0
+    for path in (batch.folder / "requests.results.csv", results_path(export)):
+        by_sender = {r["senderName"]: r for r in batch.results(path)}
+        assert {r["result"] for r in by_sender.values()} == {"ALREADY_SUBMITTED"}, path
+        assert by_sender[flagged["senderName"]]["requestId"] == flagged["requestId"]
+    assert len(batch.api.stored()) == stored
+
+
 def hr_alpha_keys() -> set[str]:
     from batch.rows import STANDARD
 

@@ -535,3 +535,55 @@ def test_interrupted_run_writes_what_it_did(make_api, tmp_path) -> None:
     assert any(r["result"] == "FAILED" and "interrupted" in r["errors"] for r in rows), [
         (r["result"], r["errors"]) for r in rows
     ]
+
+
+def test_a_refused_file_fails_its_rows_not_the_run(make_api, tmp_path) -> None:
+    """A document Infobip refuses (too big) fails the rows naming it; the other rows are
+    still submitted and the results sheet is written."""
+    from tests.conftest import Batch
+
+    batch = Batch(make_api(rate_limits=False, max_upload_bytes=100), tmp_path)
+    batch.document(DOC, b"%PDF-1.4 " + b"x" * 500)
+    path = batch.csv([hr_alpha(), toll_free()])
+    result = batch.run(str(path))
+    assert result.exit_code == 1, result.output
+    rows = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in rows] == ["FAILED", "SUBMITTED"]
+    assert "document upload refused" in rows[0]["errors"]
+    assert "Maximum upload size exceeded" in rows[0]["errors"]
+    assert [r["type"] for r in batch.api.stored()] == ["NUMBER_PURCHASE"]
+
+
+def test_interrupted_while_looking_for_a_lost_submit_is_uncertain(make_api, tmp_path) -> None:
+    """Ctrl-C while a submit that got no answer is being looked for: the row is UNCERTAIN
+    in the results (it may be stored), never FAILED "not sent"; the next run finds it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import Batch
+
+    api = make_api(rate_limits=False, faults=Faults(accept_timeout_rate=1.0))
+    batch = Batch(api, tmp_path)
+    (tmp_path / "config.toml").write_text("read_timeout = 0.5\n")
+    path = batch.csv([toll_free()])
+    env = {**os.environ, **batch.env, "RESOURCE_BATCH_STATE_DIR": str(tmp_path / "state")}
+    command = [sys.executable, "-m", "batch", "run", str(path), "--reconcile-grace", "60"]
+    command += ["--config", str(tmp_path / "config.toml"), "--log-format", "json"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not api.stored() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # past the 0.5 s read timeout: now waiting out the grace period
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "UNCERTAIN", row
+    env_fast = ["--reconcile-grace", "0.1", "--config", str(tmp_path / "config.toml")]
+    done = subprocess.run([*command[:5], *env_fast], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "ALREADY_SUBMITTED" and row["requestId"] == api.stored()[0]["id"]
+    assert len(api.stored()) == 1

@@ -525,12 +525,9 @@ def check_requirements(
     for requirement in requirements:
         index, header = layout.values.get(requirement.column, (None, requirement.key))
         cells = [""] * len(rows) if index is None else list(map(itemgetter(index), rows))
-        pairs, problems = {}, {}
-        for cell in set(cells):
-            pairs[cell], problem = requirement.judge(cell, documents)
-            if problem:
-                problems[cell] = problem
-        columns.append(list(map(pairs.__getitem__, cells)))
+        verdicts = {cell: requirement.judge(cell, documents) for cell in set(cells)}
+        columns.append(list(map(_PAIR, map(verdicts.__getitem__, cells))))
+        problems = {cell: problem for cell, (_, problem) in verdicts.items() if problem}
         label = requirement.label(header)
         for candidate, cell in _having(candidates, cells, problems):
             candidate.error(label, problems[cell])
@@ -544,6 +541,9 @@ def check_requirements(
             cells = list(map(itemgetter(index), rows))
             for candidate, _ in _having(candidates, cells, {c for c in set(cells) if c.strip()}):
                 candidate.warn(header, f"not a requirement for {where}; not sent")
+
+
+_PAIR = itemgetter(0)  # of a verdict: (pair, problem)
 
 
 def _having(

@@ -111,7 +111,7 @@ async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) ->
     return await sender.send_all(rows) if rows and not dry_run else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Examined:
     """An input read and checked: what `validate` does, and `run` before it submits."""
 
@@ -120,6 +120,9 @@ class Examined:
     outcomes: dict[int, Outcome]  # by id(candidate)
     ready: list[Candidate]  # to submit, in input order
     timings: dict[str, float]
+
+    def __repr__(self) -> str:  # not a hundred thousand rows in a traceback or a log line
+        return f"<Examined {len(self.candidates)} rows, {len(self.ready)} ready>"
 
 
 async def examine(
@@ -224,7 +227,7 @@ def judge(
     ready = []
     for candidate in candidates:
         outcomes[id(candidate)] = outcome = Outcome(warnings=list(candidate.warnings))
-        earlier = references.get(candidate.reference or "")
+        earlier = references.get(candidate.reference) if candidate.reference else None
         if earlier is not None and earlier.identity() != candidate.identity():
             candidate.error(
                 "reference",

@@ -11,9 +11,9 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 import httpx
@@ -395,7 +395,7 @@ def _batch(
     if inbox is not None and outbox is not None and outbox.resolve() == inbox.resolve():
         raise click.UsageError("--outbox must not be the inbox: results would be run as inputs")
     try:
-        with contextlib.ExitStack() as stack:
+        with _exit_codes(), contextlib.ExitStack() as stack:
             settings = _settings(
                 stack,
                 sandbox=sandbox,
@@ -428,15 +428,6 @@ def _batch(
                     )
                 console.summary(report, live=live)
                 code = _exit_code(report)
-    except journal.Locked as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(4)
-    except (ConfigError, InputError, journal.JournalError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    except ApiError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(3)
     except KeyboardInterrupt:
         if input_path is None:
             click.echo("Interrupted; files not yet filed away stay in the inbox.", err=True)
@@ -447,6 +438,26 @@ def _batch(
         else:
             click.echo("Interrupted before anything was submitted.", err=True)
         sys.exit(130)
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _exit_codes() -> Iterator[None]:
+    """The errors a command meets, each as its message and the README's exit code: 4
+    another run holds the state folder; 2 usage, configuration or input; 3 Infobip
+    unreachable or refusing the key. Anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except journal.Locked as exc:
+        _fail(exc, 4)
+    except (ConfigError, InputError, journal.JournalError) as exc:
+        _fail(exc, 2)
+    except ApiError as exc:
+        _fail(exc, 3)
+
+
+def _fail(error: Exception, code: int) -> NoReturn:
+    click.echo(f"Error: {error}", err=True)
     sys.exit(code)
 
 
@@ -598,43 +609,39 @@ def webhook(
         raise click.UsageError("--username cannot contain ':' (HTTP Basic splits on it)")
     if not hook_path.startswith("/") or hook_path == hooks.HEALTH_PATH:
         raise click.UsageError(f"--path must start with '/' and not be {hooks.HEALTH_PATH}")
-    try:
-        with contextlib.ExitStack() as stack:
-            settings = _settings(
-                stack,
-                sandbox=False,
-                base_url_flag=base_url,
-                api_key_flag=api_key,
-                config_path=config_path,
-                limit_pairs=(),
-                state_dir=state_dir,
+    with _exit_codes(), contextlib.ExitStack() as stack:
+        settings = _settings(
+            stack,
+            sandbox=False,
+            base_url_flag=base_url,
+            api_key_flag=api_key,
+            config_path=config_path,
+            limit_pairs=(),
+            state_dir=state_dir,
+        )
+        receiver = hooks.Receiver(
+            hooks.ReceiverConfig(
+                state_dir=settings.state_dir,
+                account=settings.account,
+                username=username,
+                password=password,
+                path=hook_path,
             )
-            receiver = hooks.Receiver(
-                hooks.ReceiverConfig(
-                    state_dir=settings.state_dir,
-                    account=settings.account,
-                    username=username,
-                    password=password,
-                    path=hook_path,
-                )
-            )
-            stack.callback(receiver.close)
-            try:
-                sock = listen(host, port)
-            except OSError as exc:
-                msg = f"cannot listen on {host}:{port}: {exc.strerror}"
-                raise click.ClickException(msg) from None
-            stack.callback(sock.close)
-            url = url_of(sock) + hook_path
+        )
+        stack.callback(receiver.close)
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            msg = f"cannot listen on {host}:{port}: {exc.strerror}"
+            raise click.ClickException(msg) from None
+        stack.callback(sock.close)
+        url = url_of(sock) + hook_path
 
-            def started() -> None:
-                click.echo(f"Receiving Infobip webhooks at {url} (Ctrl-C stops it)")
-                click.echo(f"  journal: {receiver.recorder.path}")
+        def started() -> None:
+            click.echo(f"Receiving Infobip webhooks at {url} (Ctrl-C stops it)")
+            click.echo(f"  journal: {receiver.recorder.path}")
 
-            hooks.serve(receiver, sock, started=started)
-    except (ConfigError, journal.JournalError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        hooks.serve(receiver, sock, started=started)
 
 
 def _lookup_choice(name: str) -> click.Choice[str]:
@@ -723,10 +730,10 @@ def template(
     }
     fields = {name: value for name, value in given.items() if value is not None}
     out = out or templates.default_path(kind, fields)
-    try:
-        templates.lookup_body(kind, fields)  # a usage error now, before any sandbox starts
-        templates.check_target(out, force=force)
-        with contextlib.ExitStack() as stack:
+    with _exit_codes(), contextlib.ExitStack() as stack:
+        try:
+            templates.lookup_body(kind, fields)  # a usage error now, before any sandbox starts
+            templates.check_target(out, force=force)
             settings = _settings(
                 stack,
                 sandbox=sandbox,
@@ -742,15 +749,8 @@ def template(
             written = asyncio.run(
                 templates.make_template(settings, kind, fields, out=out, force=force)
             )
-    except ConfigError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    except templates.Unavailable as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-    except ApiError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(3)
+        except templates.Unavailable as exc:
+            _fail(exc, 1)
     _report_template(written)
 
 
@@ -809,25 +809,18 @@ def status(
     console.configure_logging(
         log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
     )
-    try:
-        with contextlib.ExitStack() as stack:
-            settings = _settings(
-                stack,
-                sandbox=False,
-                base_url_flag=base_url,
-                api_key_flag=api_key,
-                config_path=config_path,
-                limit_pairs=limit_pairs,
-                state_dir=state_dir,
-            )
-            if ca_bundle is not None:
-                tls_context(ca_bundle)
-                settings = settings.replace(ca_bundle=ca_bundle)
-            report = asyncio.run(refresh.run_status(settings, results, everything=everything))
-    except (ConfigError, InputError, journal.JournalError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    except ApiError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(3)
+    with _exit_codes(), contextlib.ExitStack() as stack:
+        settings = _settings(
+            stack,
+            sandbox=False,
+            base_url_flag=base_url,
+            api_key_flag=api_key,
+            config_path=config_path,
+            limit_pairs=limit_pairs,
+            state_dir=state_dir,
+        )
+        if ca_bundle is not None:
+            tls_context(ca_bundle)
+            settings = settings.replace(ca_bundle=ca_bundle)
+        report = asyncio.run(refresh.run_status(settings, results, everything=everything))
     console.status_summary(report, live=sys.stderr.isatty() and not quiet)

@@ -347,6 +347,8 @@ def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
         return text, None if len(text) <= 255 else "longer than 255 characters"
     if name == "capabilities":
         values = [v.upper() for v in SPLIT_LIST.split(text) if v]
+        if not values:  # ",," or ";": separators only
+            return None, f"{text!r} names no capability; give {', '.join(ENUMS[name])}"
         bad = [v for v in values if v not in ENUMS[name]]
         if bad:
             return None, f"{', '.join(bad)}: capabilities are {', '.join(ENUMS[name])}"

@@ -587,3 +587,12 @@ def test_interrupted_while_looking_for_a_lost_submit_is_uncertain(make_api, tmp_
     (row,) = batch.results(path.with_name("requests.results.csv"))
     assert row["result"] == "ALREADY_SUBMITTED" and row["requestId"] == api.stored()[0]["id"]
     assert len(api.stored()) == 1
+
+
+def test_capabilities_of_separators_only_are_invalid(batch) -> None:
+    """A capabilities cell holding only separators (",,") names nothing: INVALID, said so."""
+    path = batch.csv([toll_free(capabilities=",,")])
+    result = batch.run("validate", str(path))
+    assert result.exit_code == 1
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "INVALID" and "names no capability" in row["errors"]

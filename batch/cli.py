@@ -381,9 +381,7 @@ def _batch(
 ) -> None:
     started = time.time()
     live = sys.stderr.isatty() and not quiet
-    console.configure_logging(
-        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
-    )
+    _logging(log_format, quiet=quiet)
     if input_path is None and inbox is None:
         raise click.UsageError("give INPUT" + ("" if dry_run else " or --inbox DIR"))
     if input_path is not None and inbox is not None:
@@ -404,18 +402,16 @@ def _batch(
                 config_path=config_path,
                 limit_pairs=limit_pairs,
                 state_dir=state_dir,
+                ca_bundle=ca_bundle,
             )
             settings = settings.replace(
                 dry_run=dry_run,
                 documents_dir=documents_dir,
                 refresh_requirements=refresh_requirements,
                 resubmit_uncertain=resubmit_uncertain,
-                ca_bundle=ca_bundle,
             )
             if reconcile_grace is not None:
                 settings = settings.replace(reconcile_grace=reconcile_grace)
-            if ca_bundle is not None:
-                tls_context(ca_bundle)  # a bad bundle is a usage error now, not mid-run
             if not dry_run:  # one sending run per state folder: never two at once
                 stack.enter_context(journal.state_lock(settings.state_dir))
             if inbox is not None:
@@ -454,6 +450,13 @@ def _exit_codes() -> Iterator[None]:
         _fail(exc, 2)
     except ApiError as exc:
         _fail(exc, 3)
+
+
+def _logging(log_format: str | None, *, quiet: bool) -> None:
+    """Log lines as asked, else as text on a terminal and JSON off one (cron)."""
+    console.configure_logging(
+        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
+    )
 
 
 def _fail(error: Exception, code: int) -> NoReturn:
@@ -509,10 +512,14 @@ def _settings(
     config_path: Path | None,
     limit_pairs: tuple[str, ...],
     state_dir: Path | None,
+    ca_bundle: Path | None = None,
 ) -> Settings:
     """Settings from flags, environment and config file; with --sandbox, a sandbox
     started here, announced, on a free loopback port, with a journal that goes with it
-    (unless --state-dir says where)."""
+    (unless --state-dir says where). A CA bundle is loaded here, so that a bad one is a
+    usage error before anything starts, not mid-run."""
+    if ca_bundle is not None:
+        tls_context(ca_bundle)
     file = config.config_file(config_path, os.environ)
     limits = config.parse_limits(
         tuple(f"{k}={v}" for k, v in (file.get("limits") or {}).items()), config.PUBLISHED_LIMITS
@@ -537,7 +544,7 @@ def _settings(
         settings = Settings(base_url=url, api_key=key, limits=limits)
     if state_dir is not None:
         settings = settings.replace(state_dir=state_dir)
-    return settings.replace(**timeouts)
+    return settings.replace(ca_bundle=ca_bundle, **timeouts)
 
 
 @main.command()
@@ -596,9 +603,7 @@ def webhook(
     from batch.serving import base_url as url_of
     from batch.serving import listen
 
-    console.configure_logging(
-        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
-    )
+    _logging(log_format, quiet=quiet)
     if not username or not password:
         raise click.UsageError(
             "the receiver needs the Basic credentials Infobip will send: set"
@@ -742,10 +747,8 @@ def template(
                 config_path=config_path,
                 limit_pairs=(),
                 state_dir=None,
+                ca_bundle=ca_bundle,
             )
-            if ca_bundle is not None:
-                tls_context(ca_bundle)
-                settings = settings.replace(ca_bundle=ca_bundle)
             written = asyncio.run(
                 templates.make_template(settings, kind, fields, out=out, force=force)
             )
@@ -806,9 +809,7 @@ def status(
     """
     from batch import status as refresh
 
-    console.configure_logging(
-        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
-    )
+    _logging(log_format, quiet=quiet)
     with _exit_codes(), contextlib.ExitStack() as stack:
         settings = _settings(
             stack,
@@ -818,9 +819,7 @@ def status(
             config_path=config_path,
             limit_pairs=limit_pairs,
             state_dir=state_dir,
+            ca_bundle=ca_bundle,
         )
-        if ca_bundle is not None:
-            tls_context(ca_bundle)
-            settings = settings.replace(ca_bundle=ca_bundle)
         report = asyncio.run(refresh.run_status(settings, results, everything=everything))
     console.status_summary(report, live=sys.stderr.isatty() and not quiet)

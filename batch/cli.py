@@ -26,7 +26,7 @@ from batch import template as templates
 from batch.api import tls_context
 from batch.config import Settings
 from batch.errors import ApiError, ConfigError, InputError
-from batch.sheets import write_atomically
+from batch.sheets import check_writable, write_atomically
 
 if TYPE_CHECKING:
     from batch.sandbox.app import SandboxConfig
@@ -274,6 +274,14 @@ def _run_options(command: Any) -> Any:
             is_flag=True,
             help="Look requirements up again instead of using the day-old cache.",
         ),
+        click.option(
+            "--alpha-pending-cap",
+            type=click.IntRange(0),
+            metavar="N",
+            help="Pending alphanumeric requests Infobip allows per country (default 2, or"
+            " alpha_pending_cap in the config file); rows past it are DEFERRED unsent."
+            " 0: do not foresee it.",
+        ),
         _shared(
             "log_format",
             "quiet",
@@ -374,6 +382,7 @@ def _batch(
     state_dir: Path | None,
     ca_bundle: Path | None,
     dry_run: bool,
+    alpha_pending_cap: int | None = None,
     resubmit_uncertain: bool = False,
     reconcile_grace: float | None = None,
     inbox: Path | None = None,
@@ -412,6 +421,8 @@ def _batch(
             )
             if reconcile_grace is not None:
                 settings = settings.replace(reconcile_grace=reconcile_grace)
+            if alpha_pending_cap is not None:
+                settings = settings.replace(alpha_pending_cap=alpha_pending_cap)
             if not dry_run:  # one sending run per state folder: never two at once
                 stack.enter_context(journal.state_lock(settings.state_dir))
             if inbox is not None:
@@ -525,7 +536,7 @@ def _settings(
         tuple(f"{k}={v}" for k, v in (file.get("limits") or {}).items()), config.PUBLISHED_LIMITS
     )
     limits = config.parse_limits(limit_pairs, limits)
-    timeouts = config.timeouts(file)
+    timeouts = config.timeouts(file) | config.pending_cap(file)
     if sandbox:
         from batch.sandbox.app import SandboxConfig
         from batch.sandbox.server import RunningSandbox
@@ -535,7 +546,9 @@ def _settings(
             f"Using the built-in Infobip sandbox at {running.base_url}: nothing reaches Infobip.",
             err=True,
         )
-        settings = Settings(base_url=running.base_url, api_key=running.api_key, limits=limits)
+        settings = Settings(
+            base_url=running.base_url, api_key=running.api_key, limits=limits, sandbox=True
+        )
         state_dir = state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
     else:
         url, key = config.credentials(
@@ -669,7 +682,12 @@ def _lookup_choice(name: str) -> click.Choice[str]:
     "--capabilities", metavar="LIST", help="Numbers (required): e.g. SMS,VOICE (SMS, VOICE, MMS)."
 )
 @click.option("--quantity", type=click.IntRange(1, 49), help="Numbers: how many (default 1).")
-@click.option("--client-type", type=_lookup_choice("clientType"), help="Numbers: LOCAL first?")
+@click.option(
+    "--client-type",
+    type=_lookup_choice("clientType"),
+    help="Numbers: LOCAL (local numbers first, else international) or INTERNATIONAL"
+    " (the default: international numbers only); each asks for other requirements.",
+)
 @click.option(
     "--traffic-origin",
     type=_lookup_choice("trafficOrigin"),
@@ -778,10 +796,16 @@ def _report_template(written: templates.Written) -> None:
 @click.option(
     "--all", "everything", is_flag=True, help="Also every unfinished request in the journal."
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Without RESULTS: also write the list of requests to this .xlsx or .csv.",
+)
 @_shared("base_url", "api_key", "config", "state_dir", "ca_bundle", "limit", "log_format", "quiet")
 def status(
     results: tuple[Path, ...],
     everything: bool,
+    out: Path | None,
     base_url: str | None,
     api_key: str | None,
     config_path: Path | None,
@@ -791,25 +815,31 @@ def status(
     log_format: str | None,
     quiet: bool,
 ) -> None:
-    """Refresh where each request stands and write it into its results sheets.
+    """Refresh where each request stands, and say which need a person.
 
     Reads Infobip's list (2,000 requests a call) for the requests in RESULTS (results
     sheets of earlier runs), or with --all or no RESULTS every unfinished request in the
-    journal, and rewrites RESULTS with requestStatus, feedback ("key: CODE: text"),
-    note, numbers ("3 of 5" when fewer came than ordered), daysUntilRejection and
-    updatedAt. Requests already COMPLETED, REJECTED or CANCELED are not asked again.
-    Fix what `feedback` flags in the sheet and give it to `run`: the fix is sent.
+    journal, and rewrites RESULTS with each request's status, Infobip's feedback (the
+    cells it asks to change are marked), note, numbers, days left to answer and what to
+    do next. Every request that needs a person is named on its own lines: file, sheet,
+    row and reference, then each thing Infobip asks. Requests already COMPLETED,
+    REJECTED or CANCELED are not asked again. Fix what is marked and give the sheet to
+    `run`: the fix is sent.
 
-    Exit codes: 0 refreshed; 2 bad usage, configuration or results file; 3 Infobip
-    unreachable or credentials refused.
+    Exit codes: 0 no request needs a person; 1 some request needs a person (Infobip asks
+    for changes, or rejected it): for cron alerts; 2 bad usage, configuration or
+    results file; 3 Infobip unreachable or credentials refused.
 
     \b
-    Example:
+    Examples:
         resource-batch status customer.results.xlsx
+        resource-batch status --out open-requests.xlsx
     """
     from batch import status as refresh
 
     _logging(log_format, quiet=quiet)
+    if out is not None and results:
+        raise click.UsageError("--out lists the journal's requests; give it without RESULTS")
     with _exit_codes(), contextlib.ExitStack() as stack:
         settings = _settings(
             stack,
@@ -821,5 +851,8 @@ def status(
             state_dir=state_dir,
             ca_bundle=ca_bundle,
         )
-        report = asyncio.run(refresh.run_status(settings, results, everything=everything))
+        if out is not None:
+            check_writable(out, sheets=1)
+        report = asyncio.run(refresh.run_status(settings, results, everything=everything, out=out))
     console.status_summary(report, live=sys.stderr.isatty() and not quiet)
+    sys.exit(0 if report.ok else 1)

@@ -55,6 +55,10 @@ class Settings:
     reconcile_grace: float = 30.0
     resubmit_uncertain: bool = False
     ca_bundle: Path | None = None  # trusted in addition to the usual certificates
+    sandbox: bool = False  # the built-in sandbox, started for this run (--sandbox)
+    # Infobip's cap on pending alphanumeric requests per country ([gap]: see docs/batch.md);
+    # rows past it are not sent (DEFERRED). 0: do not foresee it.
+    alpha_pending_cap: int = 2
 
     @property
     def account(self) -> str:
@@ -141,6 +145,21 @@ def timeouts(file: Mapping[str, Any]) -> dict[str, float]:
                 raise ConfigError(f"config file: {name} must be a number of seconds > 0")
             found[name] = float(value)
     return found
+
+
+def pending_cap(file: Mapping[str, Any]) -> dict[str, int]:
+    """`alpha_pending_cap` from the config file, if set: Infobip's cap on pending
+    alphanumeric requests per country (0: do not foresee it).
+
+    Raises:
+        ConfigError: not a whole number >= 0.
+    """
+    if "alpha_pending_cap" not in file:
+        return {}
+    value = file["alpha_pending_cap"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError("config file: alpha_pending_cap must be a whole number >= 0")
+    return {"alpha_pending_cap": value}
 
 
 def credentials(

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from batch.outcome import RESULTS, Outcome
+from batch.outcome import Need, Outcome, Result
 from batch.rows import Candidate
 from batch.run import Report
 from batch.status import StatusReport
@@ -89,26 +89,36 @@ class Display:
             self._bars.advance(self._tasks[stage], count)
 
     def outcome(self, candidate: Candidate, outcome: Outcome) -> None:
-        if self._bars is not None and RESULTS.get(outcome.result, False):
+        need, step = outcome.next_step()
+        if self._bars is not None and need.ok:
             return  # on a terminal only the rows that need attention are listed
         row = candidate.row
         where = f"{row.sheet} row {row.number}" if row.sheet else f"row {row.number}"
-        text = f"{where}: {outcome.result}"
+        if candidate.reference:
+            where += f" ({candidate.reference})"
+        text = f"{where}: {outcome.result or ''}"
         if outcome.request_id:
             text += f" {outcome.request_id}"
+        if outcome.request_status:
+            text += f" {outcome.request_status}"
         if outcome.errors:
-            text += " - " + "; ".join(outcome.errors)
+            text += " - " + "; ".join(map(str, outcome.errors))
+        if not need.ok:
+            text += f" - next: {step}"
         fields = {
             "sheet": row.sheet,
             "row": row.number,
             "reference": candidate.reference,
             "key": outcome.key or None,
             "type": candidate.type,
-            "result": outcome.result,
+            "result": str(outcome.result or ""),
             "requestId": outcome.request_id or None,
-            "errors": outcome.errors,
+            "requestStatus": outcome.request_status or None,
+            "errors": [str(problem) for problem in outcome.errors],
+            "needs": str(need),
+            "nextStep": step,
         }
-        level = logging.INFO if RESULTS.get(outcome.result, False) else logging.WARNING
+        level = logging.INFO if need.ok else logging.WARNING
         logger.log(level, text, extra={"fields": fields})
 
 
@@ -119,12 +129,28 @@ def summary(report: Report, *, live: bool) -> None:
         table = Table()  # the log line after it names the results file, unwrapped
         table.add_column("result")
         table.add_column("rows", justify="right")
-        for result, count in sorted(counts.items(), key=lambda item: list(RESULTS).index(item[0])):
-            table.add_row(result, str(count))
+        for result in Result:
+            if counts[result]:
+                table.add_row(str(result), str(counts[result]))
         table.add_row("total", str(sum(counts.values())), style="bold")
         Console(stderr=True).print(table)
-    fields = {"output": str(report.output), "results": dict(counts), "seconds": report.timings}
+    needs = {str(need): count for need, count in report.needs.items()}
+    fields = {
+        "output": str(report.output),
+        "results": dict(counts),
+        "needs": needs,
+        "seconds": report.timings,
+    }
     logger.info("results written to %s: %s", report.output, dict(counts), extra={"fields": fields})
+    for line in report.changes:
+        logger.warning("%s", line, extra={"fields": {"changed": line}})
+    if report.needs[Need.YOU]:
+        logger.warning(
+            "%d row(s) need you: see their nextStep in %s",
+            report.needs[Need.YOU],
+            report.output,
+            extra={"fields": {"needYou": report.needs[Need.YOU]}},
+        )
     if report.stopped:
         logger.error(
             "the run stopped early: %s",
@@ -134,19 +160,46 @@ def summary(report: Report, *, live: bool) -> None:
 
 
 def status_summary(report: StatusReport, *, live: bool) -> None:
-    """What `status` found: a table on a terminal, log lines otherwise; the requests that
-    need the team listed either way."""
-    for line in report.needs_action:
-        logger.warning("action needed: %s", line, extra={"fields": {"needsAction": line}})
+    """What `status` found: the requests that need a person, each line naming its file,
+    sheet, row and reference; a table of every request on a terminal; counts."""
+    for request in report.needs_person:
+        fields = {
+            "where": request.where,
+            "reference": request.reference or None,
+            "requestId": request.outcome.request_id,
+            "requestStatus": request.outcome.request_status,
+        }
+        for line in request.lines():
+            logger.warning("needs you: %s", line, extra={"fields": {**fields, "line": line}})
     for request_id in report.missing:
         logger.warning("%s: not in Infobip's list", request_id)
-    if live:
+    if live and report.requests:
         table = Table()
-        table.add_column("status")
-        table.add_column("requests", justify="right")
-        for name, count in sorted(report.statuses.items()):
-            table.add_row(name, str(count))
+        for name in ("where", "reference", "status", "days left", "next step"):
+            table.add_column(name, overflow="fold")
+        for request in report.requests:
+            outcome = request.outcome
+            days = outcome.days_until_rejection
+            table.add_row(
+                request.where,
+                request.reference,
+                outcome.request_status,
+                "" if days is None else f"{'~' if outcome.days_estimated else ''}{days}",
+                outcome.next_step()[1],
+                style="red" if request.need is Need.YOU else None,
+            )
         Console(stderr=True).print(table)
     counts = dict(sorted(report.statuses.items()))
     files = ", ".join(map(str, report.files)) or "the journal"
-    logger.info("statuses of %s: %s", files, counts, extra={"fields": {"statuses": counts}})
+    needed = len(report.needs_person)
+    logger.info(
+        "statuses of %s: %s; %d need you",
+        files,
+        counts,
+        needed,
+        extra={"fields": {"statuses": counts, "needYou": needed}},
+    )
+    if report.out is not None:
+        logger.info(
+            "requests written to %s", report.out, extra={"fields": {"output": str(report.out)}}
+        )

@@ -99,14 +99,25 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (key, content)
         )""",
     ),
+    (  # 4: when Infobip was first seen asking for changes; requests a row sent again
+        "ALTER TABLE requests ADD COLUMN asked_at TEXT",
+        """CREATE TABLE earlier_requests (
+            request_id TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            status TEXT,
+            replaced_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX earlier_requests_key ON earlier_requests (key)",
+    ),
 )
 FINAL = frozenset({"COMPLETED", "REJECTED", "CANCELED"})
+_ASKING = frozenset({"UPDATE_REQUESTED", "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER"})
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _COLUMNS = (
     "key, content, state, type, country, body, request_id, request_status, code, message,"
     " source, sent_at, created_at, updated_at, status_at, checked_at, feedback, note, numbers,"
-    " days_until_rejection"
+    " days_until_rejection, asked_at"
 )
 _AFTER_CONTENT = _COLUMNS.removeprefix("key, content, ")
 _UPSERT_VALIDATED = """
@@ -156,6 +167,7 @@ class Entry:
     note: str | None = None
     numbers: list[dict[str, Any]] | None = None
     days_until_rejection: int | None = None
+    asked_at: datetime | None = None  # when the change request held was first seen
 
 
 class Journal:
@@ -340,14 +352,22 @@ class Journal:
         it was recorded; False too for a requestId the journal does not know."""
         now = _now()
         with self._transaction() as db:
+            asking = status in _ASKING
             cursor = db.execute(
                 "UPDATE requests SET days_until_rejection = CASE WHEN request_status IS ?"
                 " THEN days_until_rejection END,"  # a new status starts a new countdown
+                # First seen asking for changes: the start of Infobip's 30 days.
+                " asked_at = CASE WHEN NOT ? THEN NULL WHEN request_status IS ?"
+                " THEN COALESCE(asked_at, ?) ELSE ? END,"
                 " request_status = ?, status_at = ?, checked_at = ?,"
                 " feedback = ?, note = ?, numbers = ?, updated_at = ?"
                 " WHERE request_id = ? AND (status_at IS NULL OR status_at <= ?)",
                 (
                     status,
+                    asking,
+                    status,
+                    _stamp(at),
+                    _stamp(at),
                     status,
                     _stamp(at),
                     now,
@@ -400,7 +420,7 @@ class Journal:
                 [(key, row[0]), (key, content)],
             )
             changes = "body = ?, request_status = ?, status_at = ?, feedback = NULL,"
-            changes += " days_until_rejection = NULL, updated_at = ?"
+            changes += " days_until_rejection = NULL, asked_at = NULL, updated_at = ?"
             if key.startswith("sha256:"):
                 db.execute(
                     f"INSERT INTO requests ({_COLUMNS}) SELECT ?, ?, {_AFTER_CONTENT}"
@@ -423,11 +443,87 @@ class Journal:
         return row is not None
 
     def request_ids(self) -> set[str]:
-        """Every requestId the journal has given a row: a request found in Infobip's list
-        with one of these belongs to that row, not to a lost one."""
+        """Every requestId the journal has given a row, earlier ones included: a request
+        found in Infobip's list with one of these belongs to that row, not to a lost one
+        (nor to the row sent again after it was rejected)."""
         with self._errors():
-            rows = self._db.execute("SELECT request_id FROM requests WHERE request_id IS NOT NULL")
+            rows = self._db.execute(
+                "SELECT request_id FROM requests WHERE request_id IS NOT NULL"
+                " UNION SELECT request_id FROM earlier_requests"
+            )
             return {str(row[0]) for row in rows}
+
+    def reopen(self, key: str, request_id: str) -> None:
+        """Make a row whose request `request_id` Infobip rejected (or that was cancelled)
+        ready to be sent again: VALIDATED, the old request kept among its earlier ones.
+
+        Raises:
+            JournalError: the row is not SUBMITTED as `request_id`.
+        """
+        now = _now()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT state, request_id, request_status FROM requests WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None or row[0] != "SUBMITTED" or row[1] != request_id:
+                msg = f"request {key!r} is not SUBMITTED as {request_id!r}; it cannot be reopened"
+                raise JournalError(msg)
+            db.execute(
+                "INSERT INTO earlier_requests (request_id, key, status, replaced_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (request_id, key, row[2], now),
+            )
+            db.execute(
+                "UPDATE requests SET state = 'VALIDATED', request_id = NULL,"
+                " request_status = NULL, status_at = NULL, checked_at = NULL, feedback = NULL,"
+                " note = NULL, numbers = NULL, days_until_rejection = NULL, asked_at = NULL,"
+                " code = NULL, message = NULL, updated_at = ? WHERE key = ?",
+                (now, key),
+            )
+
+    def replaced(self, key: str, request_id: str, status: str | None) -> None:
+        """Record that the row of `key` is sent again in place of request `request_id`."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO earlier_requests (request_id, key, status, replaced_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (request_id, key, status, _now()),
+            )
+
+    def earlier(self, keys: Iterable[str]) -> dict[str, list[tuple[str, str | None, datetime]]]:
+        """The requests each row of `keys` made before its current one: (requestId, its
+        last status, when it was replaced), oldest first."""
+        found: dict[str, list[tuple[str, str | None, datetime]]] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self._errors():
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                query = (
+                    "SELECT key, request_id, status, replaced_at FROM earlier_requests"
+                    f" WHERE key IN ({marks}) ORDER BY replaced_at"
+                )
+                for key, request_id, status, when in self._db.execute(query, chunk):
+                    found.setdefault(key, []).append(
+                        (request_id, status, datetime.fromisoformat(when))
+                    )
+        return found
+
+    def replaced_by(self, request_ids: Iterable[str]) -> dict[str, Entry]:
+        """For each of `request_ids` that a row has since replaced by sending it again,
+        the row as it now is."""
+        wanted = list(dict.fromkeys(request_ids))
+        keys: dict[str, str] = {}
+        with self._errors():
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                query = (
+                    f"SELECT request_id, key FROM earlier_requests WHERE request_id IN ({marks})"
+                )
+                keys.update(self._db.execute(query, chunk).fetchall())
+        entries = self.entries(keys.values())
+        return {old: entries[key] for old, key in keys.items() if key in entries}
 
     def document_id(self, sha256: str) -> str | None:
         """The documentId of an already uploaded file with this content, if any."""
@@ -570,7 +666,7 @@ def _open_error(path: Path, exc: sqlite3.Error) -> JournalError:
 def _entry(row: tuple[Any, ...]) -> Entry:
     (key, content, state, kind, country, body, request_id, request_status, code, message,
      source, sent_at, created_at, updated_at, status_at, checked_at, feedback, note, numbers,
-     days) = row  # fmt: skip
+     days, asked_at) = row  # fmt: skip
     return Entry(
         key=key,
         content=content,
@@ -592,6 +688,7 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         note=note,
         numbers=None if numbers is None else json.loads(numbers),
         days_until_rejection=days,
+        asked_at=_when(asked_at),
     )
 
 

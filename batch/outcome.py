@@ -1,31 +1,121 @@
-"""What becomes of a row, and what a run tells its caller as it goes."""
+"""What becomes of a row, what it needs next, and what a run tells its caller as it goes.
+
+The row results, what each one needs from a person, its colour and its exit-code meaning
+are kept here, in one place; the results sheet, the console and `status` all read them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from batch.journal import Entry
     from batch.rows import Candidate
 
-# Results, and whether a row with that result lets the run exit 0.
-RESULTS = {
-    "SUBMITTED": True,
-    "ALREADY_SUBMITTED": True,
-    "UPDATED": True,
-    "CANCELLED": True,
-    "VALID": True,
-    "DUPLICATE": True,
-    "INVALID": False,
-    "CONFLICT": False,
-    "UPDATE_REFUSED": False,
-    "CANCEL_REFUSED": False,
-    "DEFERRED": False,
-    "FAILED": False,
-    "UNCERTAIN": False,
+# Infobip rejects a request this many days after asking for changes that never came
+# (the spec's reminder webhook: reminders at 3, 15 and 27 days, rejection at 30).
+DAYS_TO_ANSWER = 30
+ASKING = frozenset({"UPDATE_REQUESTED", "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER"})
+FINAL = frozenset({"COMPLETED", "REJECTED", "CANCELED"})
+REDOABLE = frozenset({"REJECTED", "CANCELED"})
+# The columns the tool puts first in every results sheet, in this order. When the input
+# is itself a results sheet (the fix-and-resubmit loop), its columns of these names are
+# replaced.
+RESULT_COLUMNS = (
+    "result",
+    "nextStep",
+    "errors",
+    "requestId",
+    "requestStatus",
+    "feedback",
+    "daysUntilRejection",
+    "note",
+    "warnings",
+    "numbers",
+    "documentIds",
+    "submittedAt",
+    "updatedAt",
+    "history",
+)
+
+
+class Result(StrEnum):
+    """What this run did with a row."""
+
+    SUBMITTED = "SUBMITTED"
+    ALREADY_SUBMITTED = "ALREADY_SUBMITTED"
+    UPDATED = "UPDATED"
+    CANCELLED = "CANCELLED"
+    VALID = "VALID"
+    DUPLICATE = "DUPLICATE"
+    INVALID = "INVALID"
+    CONFLICT = "CONFLICT"
+    UPDATE_REFUSED = "UPDATE_REFUSED"
+    CANCEL_REFUSED = "CANCEL_REFUSED"
+    DEFERRED = "DEFERRED"
+    FAILED = "FAILED"
+    UNCERTAIN = "UNCERTAIN"
+
+
+class Need(StrEnum):
+    """Who has to do something for a row next; its colour in the results sheet. A run or
+    `status` exits 1 while any row needs YOU or LATER."""
+
+    YOU = "you"  # a person must act: fix, answer, decide
+    LATER = "later"  # run the file again: a later run does the rest
+    INFOBIP = "infobip"  # Infobip is working on it: nothing to do but follow it
+    READY = "ready"  # checked and sendable (validate)
+    DONE = "done"  # finished
+    NOTHING = "nothing"  # a duplicate or a cancelled request: nothing to do
+
+    @property
+    def colour(self) -> str:
+        return _COLOURS[self]
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def ok(self) -> bool:
+        """Whether a row with this need lets the command exit 0."""
+        return self not in (Need.YOU, Need.LATER)
+
+
+_COLOURS = {
+    Need.YOU: "FFC7CE",  # red
+    Need.LATER: "FFEB9C",  # amber
+    Need.INFOBIP: "DDEBF7",  # blue
+    Need.READY: "C6EFCE",  # green
+    Need.DONE: "C6EFCE",
+    Need.NOTHING: "D9D9D9",  # grey
 }
+_LABELS = {
+    Need.YOU: "you: fix, answer or decide",
+    Need.LATER: "a later run: run the file again",
+    Need.INFOBIP: "Infobip: it is reviewing, nothing to do",
+    Need.READY: "ready: run sends it",
+    Need.DONE: "done",
+    Need.NOTHING: "nothing (duplicates, cancelled)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong (or worth a warning) with a row, and the column it is in: the
+    header as the sheet writes it, or the requirement key of a column the sheet lacks.
+    `label` is how the message names the column when it is not the header alone."""
+
+    text: str
+    column: str | None = None
+    label: str | None = None
+
+    def __str__(self) -> str:
+        name = self.label or self.column
+        return f"{name}: {self.text}" if name else self.text
 
 
 class Progress(Protocol):
@@ -51,63 +141,200 @@ class Silent:
 
 @dataclass(slots=True)
 class Outcome:
-    """What became of one row: the values of the result columns."""
+    """What became of one row and where its request stands: the result columns."""
 
-    result: str = ""
+    result: Result | None = None
     key: str = ""  # the row's key in the journal, once known
     request_id: str = ""
     request_status: str = ""
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     document_ids: list[str] = field(default_factory=list)
     submitted_at: str = ""
     # What Infobip last said of the request (status command, webhooks, a later run).
-    feedback: str = ""
+    feedback: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
     numbers: str = ""
-    days_until_rejection: str = ""
+    days_until_rejection: int | None = None
+    days_estimated: bool = False  # counted from when the change request was first seen
     updated_at: str = ""
+    history: list[str] = field(default_factory=list)  # earlier requests, actions taken
+    stopped: bool = False  # not sent because the run stopped (not refused by Infobip)
+    # Cells the results sheet shows changed (an action done, an edit Infobip did not
+    # take), by header, with why: {header: (new text, note)}.
+    cells: dict[str, tuple[str, str]] = field(default_factory=dict)
+    same_as: str = ""  # for a DUPLICATE: the row it repeats
+    replaces: str = ""  # resubmitted: the requestId of the REJECTED or CANCELED request
+    deferred_by: str = ""  # for a DEFERRED row: the country whose cap holds it
 
-    def columns(self) -> dict[str, str]:
-        return {
-            "result": self.result,
-            "requestId": self.request_id,
-            "requestStatus": self.request_status,
-            "errors": "\n".join(self.errors),
-            "warnings": "\n".join(self.warnings),
-            "documentIds": "\n".join(self.document_ids),
-            "submittedAt": self.submitted_at,
-            "feedback": self.feedback,
-            "note": self.note,
-            "numbers": self.numbers,
-            "daysUntilRejection": self.days_until_rejection,
-            "updatedAt": self.updated_at,
-        }
-
-    def known(self, entry: Entry) -> None:
+    def known(self, entry: Entry, *, now: datetime | None = None) -> None:
         """Show what the journal knows of the row's request."""
         self.request_id = entry.request_id or self.request_id
         self.request_status = entry.request_status or self.request_status
         self.submitted_at = shown(entry.sent_at) or self.submitted_at
-        self.feedback = feedback_text(entry.feedback)
+        self.feedback = list(entry.feedback or [])
         self.note = entry.note or ""
         self.numbers = numbers_text(entry.numbers, (entry.body or {}).get("quantity"))
-        days = entry.days_until_rejection
-        self.days_until_rejection = "" if days is None or _settled(entry) else str(days)
+        self.days_until_rejection, self.days_estimated = days_left(entry, now=now)
         self.updated_at = shown(entry.checked_at)
 
+    def next_step(self) -> tuple[Need, str]:
+        """Who acts next and what to do, in plain words: from where the request stands
+        when there is one, else from what this run did with the row."""
+        by_result = _BY_RESULT.get(self.result) if self.result is not None else None
+        if by_result is not None:
+            need, text = by_result(self)
+            if need is not None:
+                return need, text
+        return _by_status(self)
 
-def _settled(entry: Entry) -> bool:
-    """A reminder's countdown means nothing once the request moved on."""
-    return not str(entry.request_status or "").startswith("UPDATE_REQUESTED")
+    @property
+    def need(self) -> Need:
+        return self.next_step()[0]
+
+    def columns(self) -> dict[str, Any]:
+        """The result columns' values (texts, a whole number for the days left)."""
+        need, step = self.next_step()
+        return {
+            "result": str(self.result or ""),
+            "nextStep": step,
+            "errors": "\n".join(map(str, self.errors)),
+            "requestId": self.request_id,
+            "requestStatus": self.request_status,
+            "feedback": feedback_text(self.feedback),
+            "daysUntilRejection": self.days_until_rejection,
+            "note": self.note,
+            "warnings": "\n".join(map(str, self.warnings)),
+            "numbers": self.numbers,
+            "documentIds": "\n".join(self.document_ids),
+            "submittedAt": self.submitted_at,
+            "updatedAt": self.updated_at,
+            "history": "\n".join(self.history),
+        }
+
+
+def _invalid(o: Outcome) -> tuple[Need, str]:
+    return Need.YOU, "Fix the marked cells (see errors), then validate or run the file again."
+
+
+def _conflict(o: Outcome) -> tuple[Need, str]:
+    return Need.YOU, (
+        "This reference was sent before with other content: to ask for something new, give"
+        " the row a new reference; else put back what was sent."
+    )
+
+
+def _duplicate(o: Outcome) -> tuple[Need, str]:
+    return Need.NOTHING, f"Nothing: {o.same_as or 'an earlier row'} asks for the same."
+
+
+def _valid(o: Outcome) -> tuple[Need | None, str]:
+    if o.request_id:  # a followed-up row a run would act on: the request says more
+        return None, ""
+    return Need.READY, "Ready: `run` sends it."
+
+
+def _deferred(o: Outcome) -> tuple[Need, str]:
+    where = f" in {o.deferred_by}" if o.deferred_by else ""
+    return Need.LATER, (
+        f"Nothing to fix: Infobip allows only a few pending alphanumeric requests per country,"
+        f" and{where} they are taken. Run the file again once one of them is decided;"
+        " the run sends it then."
+    )
+
+
+def _failed(o: Outcome) -> tuple[Need, str]:
+    if o.stopped:
+        return Need.LATER, "Not sent because the run stopped: run the file again."
+    return Need.YOU, "Infobip refused it (see errors): fix the row, then run the file again."
+
+
+def _uncertain(o: Outcome) -> tuple[Need, str]:
+    return Need.YOU, (
+        "Sent, but Infobip's answer was lost: check in Infobip's portal whether it arrived."
+        " Each run looks for it again; --resubmit-uncertain sends it if it is still missing."
+    )
+
+
+def _update_refused(o: Outcome) -> tuple[Need, str]:
+    return Need.YOU, (
+        "Your edit was not sent (see errors); the marked cells show what Infobip holds."
+        " Edit again only when Infobip asks for changes."
+    )
+
+
+def _cancel_refused(o: Outcome) -> tuple[Need, str]:
+    return Need.YOU, "Infobip did not cancel it (see errors); the action was cleared."
+
+
+_BY_RESULT: dict[Result, Any] = {
+    Result.INVALID: _invalid,
+    Result.CONFLICT: _conflict,
+    Result.DUPLICATE: _duplicate,
+    Result.VALID: _valid,
+    Result.DEFERRED: _deferred,
+    Result.FAILED: _failed,
+    Result.UNCERTAIN: _uncertain,
+    Result.UPDATE_REFUSED: _update_refused,
+    Result.CANCEL_REFUSED: _cancel_refused,
+}
+
+
+def _by_status(o: Outcome) -> tuple[Need, str]:
+    """What a submitted request needs, from its status."""
+    status = o.request_status
+    if status in ASKING:
+        return Need.YOU, "Infobip asks for changes (see feedback): " + _answer_by(o)
+    if status == "REJECTED":
+        return Need.YOU, (
+            "Infobip rejected it (see note). To ask again, fix the row and put resubmit in"
+            " the action column; else delete the row."
+        )
+    if status == "CANCELED":
+        return Need.NOTHING, "Cancelled. To ask again, put resubmit in the action column."
+    if status == "CANCEL_REQUESTED":
+        return Need.INFOBIP, "Being cancelled: nothing to do."
+    if status == "COMPLETED":
+        return Need.DONE, "Done." + (" See numbers." if o.numbers else "")
+    if not o.request_id:
+        return Need.LATER, "Not sent yet: run the file again."
+    return Need.INFOBIP, "Nothing to do: Infobip is reviewing it. Run `status` to follow it."
+
+
+def _answer_by(o: Outcome) -> str:
+    fix = "fix the marked cells and run this sheet again"
+    days = o.days_until_rejection
+    if days is None:
+        return f"{fix} within {DAYS_TO_ANSWER} days of the request, or Infobip rejects it."
+    if o.days_estimated:
+        return (
+            f"{fix} within about {days} days (estimated from when the request was first seen"
+            " asking; Infobip has sent no reminder), or Infobip rejects it."
+        )
+    return f"{fix} within {days} days (Infobip's reminder), or Infobip rejects it."
+
+
+def days_left(entry: Entry, *, now: datetime | None = None) -> tuple[int | None, bool]:
+    """Days until Infobip rejects a request it asked to change, and whether that is an
+    estimate: Infobip's last reminder when one came, else counted from when the request
+    was first seen asking. None when it is not asking."""
+    if str(entry.request_status or "") not in ASKING:
+        return None, False
+    if entry.days_until_rejection is not None:
+        return entry.days_until_rejection, False
+    if entry.asked_at is None:
+        return None, False
+    waited = ((now or datetime.now(UTC)) - entry.asked_at).days
+    return max(DAYS_TO_ANSWER - waited, 0), True
 
 
 def feedback_text(feedback: list[dict[str, Any]] | None) -> str:
     """Infobip's requirementsFeedback, one "key: CODE: text" line each."""
-    return "\n".join(
-        f"{item.get('key', '?')}: {item.get('code', '?')}: {item.get('feedback', '')}"
-        for item in feedback or []
-    )
+    return "\n".join(map(feedback_line, feedback or []))
+
+
+def feedback_line(item: dict[str, Any]) -> str:
+    return f"{item.get('key', '?')}: {item.get('code', '?')}: {item.get('feedback', '')}"
 
 
 def numbers_text(numbers: list[dict[str, Any]] | None, ordered: Any) -> str:

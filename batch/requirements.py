@@ -12,8 +12,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """What a lookup said: the requirement specs, or why the resource is not offered."""
+    """What a lookup said: the requirement specs, or why the resource is not offered;
+    the lookup asked, and when (a Unix time)."""
 
     requirements: tuple[Mapping[str, Any], ...] = ()
     refusal: str | None = None
+    lookup: Mapping[str, Any] = field(default_factory=dict)
+    fetched_at: float | None = None
 
 
 class RequirementCache:
@@ -40,36 +43,46 @@ class RequirementCache:
 
     async def get(self, api: Infobip, lookup: Mapping[str, Any]) -> Offer:
         """The offer for one lookup body, from disk when fresh, else from Infobip."""
-        key = json.dumps(lookup, sort_keys=True)
-        path = self._folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+        path = self._path(lookup)
         cached = None if self._refresh else _read(path, self._ttl)
         if cached is not None:
             return cached
+        now = time.time()
         try:
-            offer = Offer(requirements=tuple(await api.lookup(lookup)))
+            offer = Offer(tuple(await api.lookup(lookup)), lookup=dict(lookup), fetched_at=now)
         except Refusal as refusal:
             if refusal.code not in UNAVAILABLE and refusal.status != 404:
                 raise
-            offer = Offer(refusal=str(refusal))
-        _write(path, lookup, offer)
+            offer = Offer(refusal=str(refusal), lookup=dict(lookup), fetched_at=now)
+        _write(path, offer)
         return offer
+
+    def peek(self, lookup: Mapping[str, Any]) -> Offer | None:
+        """The offer last looked up, however old; None when never asked. For laying out a
+        sheet again (`status`), where asking Infobip afresh is not worth a call."""
+        return _read(self._path(lookup), float("inf"))
+
+    def _path(self, lookup: Mapping[str, Any]) -> Path:
+        key = json.dumps(lookup, sort_keys=True)
+        return self._folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
 
 def _read(path: Path, ttl: float) -> Offer | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if time.time() - float(data["fetchedAt"]) > ttl:
+        fetched = float(data["fetchedAt"])
+        if time.time() - fetched > ttl:
             return None
-        return Offer(tuple(data["requirements"]), data["refusal"])
+        return Offer(tuple(data["requirements"]), data["refusal"], dict(data["lookup"]), fetched)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent, stale or damaged: ask again
 
 
-def _write(path: Path, lookup: Mapping[str, Any], offer: Offer) -> None:
+def _write(path: Path, offer: Offer) -> None:
     """Write atomically (a crash never leaves half a file), readable by the owner only."""
     data = {
-        "fetchedAt": time.time(),
-        "lookup": lookup,
+        "fetchedAt": offer.fetched_at,
+        "lookup": dict(offer.lookup),
         "requirements": list(offer.requirements),
         "refusal": offer.refusal,
     }
@@ -81,3 +94,61 @@ def _write(path: Path, lookup: Mapping[str, Any], offer: Offer) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         logger.warning("cannot cache requirements in %s: %s", path.parent, exc.strerror)
+
+
+def changes(remembered: Sequence[tuple[str, str, str]], offers: Mapping[str, Offer]) -> list[str]:
+    """How Infobip's live requirements differ from those a sheet was made from (its Guide
+    records each lookup: body, answer, when), one line per offer that changed: the
+    columns that are new, gone or changed."""
+    found = []
+    for lookup_text, specs_text, when in remembered:
+        try:
+            lookup, before = json.loads(lookup_text), json.loads(specs_text)
+            key = json.dumps(lookup, sort_keys=True)
+            old = {str(spec["key"]): spec for spec in before}
+        except (ValueError, TypeError, KeyError):
+            continue  # not a record this version wrote: nothing to compare
+        offer = offers.get(key)
+        if offer is None or offer.refusal is not None:
+            continue
+        new = {str(spec.get("key")): spec for spec in offer.requirements}
+        parts = []
+        added = [_named(key, new[key]) for key in new if key not in old]
+        if added:
+            parts.append("new columns " + ", ".join(added))
+        gone = [key for key in old if key not in new]
+        if gone:
+            parts.append("no longer asked for " + ", ".join(gone))
+        changed = [_change(key, old[key], new[key]) for key in new if key in old]
+        changed = [text for text in changed if text]
+        if changed:
+            parts.append("changed " + "; ".join(changed))
+        if parts:
+            from batch.rows import offer_words
+
+            since = f" since {when[:10]}" if when else ""
+            found.append(
+                f"requirements for {offer_words(lookup)} changed{since}: " + "; ".join(parts)
+            )
+    return found
+
+
+_COMPARED = ("type", "required", "multipleValuesSupported", "options", "validation")
+
+
+def _named(key: str, spec: Mapping[str, Any]) -> str:
+    return f"{key} (required)" if spec.get("required") else key
+
+
+def _change(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """What changed in one requirement, in words ("" when nothing that matters did)."""
+    said = []
+    for name in _COMPARED:
+        if old.get(name) != new.get(name):
+            if name == "required":
+                said.append("now required" if new.get(name) else "now optional")
+            elif name == "validation":
+                said.append(f"rules now {json.dumps(new.get(name) or {}, sort_keys=True)}")
+            else:
+                said.append(f"{name} now {new.get(name)!r}")
+    return f"{key} ({', '.join(said)})" if said else ""

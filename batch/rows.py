@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
@@ -23,7 +23,8 @@ import regex
 
 from batch import contract
 from batch.documents import DocumentProblem, LocalDocument, Resolver
-from batch.sheets import RESULT_COLUMNS, Row, Sheet, normalise
+from batch.outcome import RESULT_COLUMNS, Outcome, Problem
+from batch.sheets import Row, Sheet, normalise
 
 ALPHA, NUMBER, RCS = "ALPHANUMERIC_REGISTRATION", "NUMBER_PURCHASE", "RCS_SENDER_LAUNCH"
 TYPES = (ALPHA, NUMBER, RCS)
@@ -63,6 +64,13 @@ REQUIRED = {
     NUMBER: ("countryCode", "numberType", "capabilities"),
     RCS: ("countryCode", "senderName", "trafficOrigin"),
 }
+# The fields of a requirements lookup, per type: what decides which requirements a row has.
+LOOKUP = {
+    ALPHA: ("countryCode", "trafficOrigin", "trafficType"),
+    NUMBER: ("countryCode", "numberType", "capabilities", "quantity", "clientType"),
+    RCS: ("countryCode", "trafficOrigin", "excludedCarriers"),
+}
+ACTIONS = ("cancel", "resubmit")
 ENUMS = {
     "numberType": contract.enum("ResourceNumberType"),
     "capabilities": contract.enum("ResourceNumberCapability"),
@@ -128,8 +136,8 @@ class Standard:
     layout: Layout
     type: str | None
     body: Mapping[str, Any]  # the request body but its requirements; lists as tuples
-    errors: tuple[str, ...]
-    warnings: tuple[str, ...]
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
     lookup: Mapping[str, Any] | None  # the requirements-lookup body, when it can be asked
     lookup_key: str | None
     identity: tuple[Any, ...]
@@ -143,10 +151,11 @@ class Candidate:
     row: Row
     standard: Standard
     reference: str | None
-    errors: list[str]
-    warnings: list[str]
+    errors: list[Problem]
+    warnings: list[Problem]
     # One (key, value) per requirement, None where empty or wrong; lists as tuples.
     filled: tuple[tuple[str, Any] | None, ...] = ()
+    outcome: Outcome = field(default_factory=Outcome)  # what became of it, so far
 
     @property
     def type(self) -> str | None:
@@ -168,7 +177,8 @@ class Candidate:
 
     @property
     def action(self) -> str:
-        """What a results sheet fed back in asks for the row's request: "cancel" or ""."""
+        """What a results sheet fed back in asks for the row's request: "cancel",
+        "resubmit", or "" (anything else is an error of the row)."""
         return self._cell(self.standard.layout.action).casefold()
 
     def _cell(self, index: int | None) -> str:
@@ -185,11 +195,11 @@ class Candidate:
             if isinstance(value, LocalDocument)
         ]
 
-    def error(self, column: str, message: str) -> None:
-        self.errors.append(f"{column}: {message}")
+    def error(self, column: str | None, message: str, label: str | None = None) -> None:
+        self.errors.append(Problem(message, column, label))
 
-    def warn(self, column: str, message: str) -> None:
-        self.warnings.append(f"{column}: {message}")
+    def warn(self, column: str | None, message: str, label: str | None = None) -> None:
+        self.warnings.append(Problem(message, column, label))
 
     def body(self) -> dict[str, Any]:
         """The request body; files are `LocalDocument`s, to be replaced by documentIds."""
@@ -210,10 +220,14 @@ class Candidate:
         return f"ref:{self.reference}" if self.reference else f"sha256:{content}"
 
     def identity(self) -> tuple[Any, ...]:
-        """What the row asks for: two rows with one identity ask for the same thing. A
-        sender is registered once per country; numbers are bought per content."""
+        """What the row asks for: two rows with one identity ask for the same thing.
+
+        A sender is registered once per country, whatever the references say: Infobip
+        refuses a second request for it. Numbers can be bought again: two purchase rows
+        are the same only when they ask for the same and carry the same reference (or
+        none), so a new reference buys the same numbers once more."""
         if self.type == NUMBER:
-            return (self.standard.identity, self.filled)
+            return (self.standard.identity, self.filled, self.reference)
         return self.standard.identity
 
 
@@ -248,43 +262,53 @@ def parse_sheet(sheet: Sheet) -> list[Candidate]:
             standard = parsed[texts] = _standard(layout, texts)
         reference = row.cells[layout.reference].strip() if layout.reference is not None else ""
         errors, warnings = list(standard.errors), list(standard.warnings)
-        found.append(Candidate(row, standard, reference or None, errors, warnings))
+        candidate = Candidate(row, standard, reference or None, errors, warnings)
+        if layout.action is not None and candidate.action not in ("", *ACTIONS):
+            header = sheet.headers[layout.action]
+            text = row.cells[layout.action].strip()
+            candidate.error(header, f"{text!r} is not an action; use {' or '.join(ACTIONS)}")
+        found.append(candidate)
     return found
 
 
 def _standard(layout: Layout, texts: Sequence[str]) -> Standard:
-    """Read a row's standard columns: the type, then every field the type uses."""
+    """Read a row's standard columns: the type, then every field the type uses. Every
+    field is checked; a broken one that the requirements lookup needs leaves the lookup
+    without it (when it is optional) so that the requirement columns are still checked."""
     cells = {
         name: (header, text.strip())
         for (name, _, header), text in zip(layout.standard, texts, strict=True)
     }
     body: dict[str, Any] = {}
-    errors: list[str] = []
-    warnings: list[str] = []
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
     kind = _parse_type(cells, layout.sheet_type, errors)
     if kind is None:
         return Standard(layout, None, body, tuple(errors), (), None, None, ())
     body["type"] = kind
+    broken = set()
     for name in REQUIRED[kind]:
         if not cells.get(name, ("", ""))[1]:
             header = cells.get(name, (name, ""))[0]
-            errors.append(f"{header}: required for a {READABLE[kind]}")
+            errors.append(Problem(f"required for {_a(READABLE[kind])}", header))
+            broken.add(name)
     for name, (header, text) in cells.items():
         if not text or name == "type":
             continue
         if name not in USED[kind] | COMMON:
-            warnings.append(f"{header}: not used for a {READABLE[kind]}; not sent")
+            warnings.append(Problem(f"not used for {_a(READABLE[kind])}; not sent", header))
             continue
         value, problem = _field(kind, name, text)
         if problem is not None:
-            errors.append(f"{header}: {problem}")
+            errors.append(Problem(problem, header))
+            broken.add(name)
         elif name in ("applicationId", "entityId"):
             body.setdefault("platform", {})[name] = value
         else:
             body[name] = value
-    if kind == NUMBER and "quantity" not in body and not errors:
+    if kind == NUMBER and "quantity" not in body and "quantity" not in broken:
         body["quantity"] = 1  # the lookup's default; submit states none, so say it
-    lookup = _lookup(kind, body)
+    lookup = _lookup(kind, body, broken)
     return Standard(
         layout,
         kind,
@@ -297,16 +321,17 @@ def _standard(layout: Layout, texts: Sequence[str]) -> Standard:
     )
 
 
-def _lookup(kind: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The requirements-lookup body, or None when the standard columns are too broken
-    to ask."""
-    if any(name not in body for name in REQUIRED[kind]):
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def _lookup(kind: str, body: Mapping[str, Any], broken: Collection[str]) -> dict[str, Any] | None:
+    """The requirements-lookup body, or None when a field it cannot do without is
+    missing or wrong. The sender is not part of it: a bad sender name leaves the other
+    columns to be checked all the same."""
+    names = LOOKUP[kind]
+    if any(name in broken for name in names if name in REQUIRED[kind]):
         return None
-    names = {
-        ALPHA: ("countryCode", "trafficOrigin", "trafficType"),
-        NUMBER: ("countryCode", "numberType", "capabilities", "quantity", "clientType"),
-        RCS: ("countryCode", "trafficOrigin", "excludedCarriers"),
-    }[kind]
     return {"type": kind, **{n: _json(body[n]) for n in names if n in body}}
 
 
@@ -318,24 +343,30 @@ def _identity(kind: str, body: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _parse_type(
-    cells: Mapping[str, tuple[str, str]], sheet_type: str | None, errors: list[str]
+    cells: Mapping[str, tuple[str, str]], sheet_type: str | None, errors: list[Problem]
 ) -> str | None:
     header, text = cells.get("type", ("type", ""))
     if not text and sheet_type is None:
         errors.append(
-            f"{header}: missing; give one of {', '.join(TYPES)} (or name the sheet after the type)"
+            Problem(
+                f"missing; give one of {', '.join(TYPES)} (or name the sheet after the type)",
+                header,
+            )
         )
         return None
     wanted = text.upper().replace(" ", "_").replace("-", "_") if text else sheet_type
     if wanted not in TYPES:
-        errors.append(f"{header}: {text!r} is not a request type; use one of {', '.join(TYPES)}")
+        errors.append(
+            Problem(f"{text!r} is not a request type; use one of {', '.join(TYPES)}", header)
+        )
         return None
     return wanted
 
 
 @functools.lru_cache(maxsize=65536)  # country, types, capabilities recur on every row
 def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
-    """A standard column's value as Infobip wants it (lists as tuples), or the problem."""
+    """A standard column's value as Infobip wants it (lists as tuples), or every problem
+    it has, in one text."""
     if name == "countryCode":
         code = text.upper()
         if pycountry.countries.get(alpha_2=code) is None:
@@ -366,26 +397,31 @@ def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
     if name == "excludedCarriers":
         return tuple(v for v in SPLIT.split(text) if v), None
     if name == "additionalContactEmails":
-        emails = tuple(v for v in SPLIT_LIST.split(text) if v)
-        bad = [e for e in emails if _email_problem(e)]
-        if len(emails) > 3:
-            return None, f"{len(emails)} addresses; Infobip takes at most 3"
-        if bad:
-            return None, f"not an email address: {', '.join(bad)}"
-        return emails, None
+        return _emails(text)
     # applicationId, entityId
     return text, None if len(text) <= 255 else "longer than 255 characters"
 
 
+def _emails(text: str) -> tuple[Any, str | None]:
+    """Up to three contact addresses; every bad one is named, and too many said too."""
+    emails = tuple(v for v in SPLIT_LIST.split(text) if v)
+    problems = [problem for e in emails if (problem := _email_problem(e))]
+    if len(emails) > 3:
+        problems.insert(0, f"{len(emails)} addresses; Infobip takes at most 3")
+    return (None, "; ".join(problems)) if problems else (emails, None)
+
+
 def _alpha_sender(text: str) -> str | None:
+    """Every rule an alphanumeric sender name breaks, in one text (None if none)."""
+    problems = []
     if not 3 <= len(text) <= 11:
-        return f"{text!r} has {len(text)} characters; an alphanumeric sender has 3 to 11"
+        problems.append(f"{len(text)} characters; an alphanumeric sender has 3 to 11")
     outside = sorted(set(text) - contract.GSM7)
     if outside:
-        return f"{text!r}: {' '.join(outside)} cannot be sent in SMS (GSM-7 alphabet only)"
+        problems.append(f"{' '.join(outside)} cannot be sent in SMS (GSM-7 alphabet only)")
     if not any(c.isalpha() for c in text):
-        return f"{text!r} needs at least one letter"
-    return None
+        problems.append("needs at least one letter")
+    return f"{text!r}: {'; '.join(problems)}" if problems else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +439,7 @@ class Requirement:
     rules: Mapping[str, Any]
     pattern: regex.Pattern[str] | None
     by_name: Mapping[str, str]  # normalised option -> option
+    description: str = ""
 
     @classmethod
     def of(cls, spec: Mapping[str, Any]) -> Requirement:
@@ -421,6 +458,7 @@ class Requirement:
             rules=rules,
             pattern=contract.java_regex(pattern) if pattern else None,
             by_name={normalise(option): option for option in options},
+            description=str(spec.get("description") or ""),
         )
 
     def label(self, header: str) -> str:
@@ -432,55 +470,67 @@ class Requirement:
         return f" (one of: {', '.join(self.options)})" if self.options else ""
 
     def judge(self, cell: str, documents: Resolver) -> tuple[tuple[str, Any] | None, str | None]:
-        """A cell's (key, value) as Infobip wants it (None when empty), or the problem."""
+        """A cell's (key, value) as Infobip wants it (None when empty), or every problem
+        it has, in one text: each bad value of a multi-value cell is named."""
         text = cell.strip()
         if not text:
             return None, "required by Infobip" + self.hint() if self.required else None
         if not self.many:
-            value, problem = self._value(text, documents)
-            return (None, problem) if problem else ((self.key, value), None)
-        values = []
+            value, problems = self._value(text, documents)
+            return (None, "; ".join(problems)) if problems else ((self.key, value), None)
+        values, problems = [], []
         for part in SPLIT.split(text):
             if part:
-                value, problem = self._value(part, documents)
-                if problem:
-                    return None, problem
+                value, found = self._value(part, documents)
                 values.append(value)
+                problems += [p if p.startswith(repr(part)) else f"{part!r}: {p}" for p in found]
+        if problems:
+            return None, "; ".join(problems)
         return (self.key, tuple(values)), None
 
-    def _value(self, text: str, documents: Resolver) -> tuple[Any, str | None]:
+    def _value(self, text: str, documents: Resolver) -> tuple[Any, list[str]]:
         if self.kind == "TEXT":
             return self._text(text)
         if self.kind == "INTEGER":
             return self._integer(text)
         if self.kind == "EMAIL":
-            return text, _email_problem(text)
+            problem = _email_problem(text)
+            return text, [problem] if problem else []
         if self.kind == "URL":
-            return text, None if _is_url(text) else f"{text!r} is not a web address (https://...)"
+            return text, [] if _is_url(text) else [f"{text!r} is not a web address (https://...)"]
         if self.kind == "GSM":
-            return _phone(text)
+            number, problem = _phone(text)
+            return number, [problem] if problem else []
         if self.kind == "DOCUMENT":
             try:
-                return documents(text), None
+                return documents(text), []
             except DocumentProblem as exc:
-                return None, str(exc)
-        return text, None  # a field type this version does not know: sent as typed
+                return None, [str(exc)]
+        return text, []  # a field type this version does not know: sent as typed
 
-    def _text(self, text: str) -> tuple[Any, str | None]:
+    def _text(self, text: str) -> tuple[Any, list[str]]:
         if self.options:
             chosen = self._option(text)
             if chosen is None:
                 shown = self.options[0] if len(self.options) == 1 else ", ".join(self.options)
-                return None, f"{text!r} is not one of: {shown}"
-            return chosen, None
+                return None, [f"{text!r} is not one of: {shown}"]
+            return chosen, []
+        problems = []
         low, high = self.rules.get("minLength"), self.rules.get("maxLength")
         if low is not None and len(text) < low:
-            return None, f"{len(text)} characters; at least {low} needed"
+            problems.append(f"{len(text)} characters; at least {low} needed")
         if high is not None and len(text) > high:
-            return None, f"{len(text)} characters; at most {high} allowed"
+            problems.append(f"{len(text)} characters; at most {high} allowed")
         if self.pattern is not None and not self.pattern.fullmatch(text):
-            return None, f"{text!r} does not have the expected format ({self.rules['pattern']})"
-        return text, None
+            problems.append(self._format_problem(text))
+        return text, problems
+
+    def _format_problem(self, text: str) -> str:
+        """A pattern mismatch in words: the field's description, then the pattern."""
+        what = self.description.rstrip(".") if self.description else f"a {self.name}"
+        return (
+            f"{text!r} is not in the form Infobip expects: {what} (format {self.rules['pattern']})"
+        )
 
     def _option(self, text: str) -> str | None:
         """The option a cell means: exact, or ignoring case and spaces; a lone option is
@@ -492,22 +542,40 @@ class Requirement:
             return self.options[0]
         return chosen
 
-    def _integer(self, text: str) -> tuple[Any, str | None]:
+    def _integer(self, text: str) -> tuple[Any, list[str]]:
         number = _integer(text)
         if number is None:
-            return None, f"{text!r} is not a whole number"
+            return None, [f"{text!r} is not a whole number"]
+        problems = []
         if "minValue" in self.rules and number < self.rules["minValue"]:
-            return None, f"{number} is below the minimum {self.rules['minValue']}"
+            problems.append(f"{number} is below the minimum {self.rules['minValue']}")
         if "maxValue" in self.rules and number > self.rules["maxValue"]:
-            return None, f"{number} is above the maximum {self.rules['maxValue']}"
+            problems.append(f"{number} is above the maximum {self.rules['maxValue']}")
         if self.options and str(number) not in self.options:
-            return None, f"{number} is not one of {', '.join(self.options)}"
-        return number, None
+            problems.append(f"{number} is not one of {', '.join(self.options)}")
+        return number, problems
 
 
 def prepare(specs: Sequence[Mapping[str, Any]]) -> tuple[Requirement, ...]:
     """The specs a lookup returned, ready to check rows against."""
     return tuple(Requirement.of(spec) for spec in specs)
+
+
+def offer_words(lookup: Mapping[str, Any]) -> str:
+    """An offer as a person names it: "number purchases (VIRTUAL_LONG_NUMBER, clientType
+    INTERNATIONAL) in GB"."""
+    kind = str(lookup.get("type", ""))
+    options = [
+        f"{name} {_cell_text(lookup[name])}" if name != "numberType" else str(lookup[name])
+        for name in LOOKUP.get(kind, ())
+        if name in lookup and name not in ("countryCode", "quantity", "capabilities")
+    ]
+    shown = f" ({', '.join(options)})" if options else ""
+    return f"{READABLE.get(kind, kind)}s{shown} in {lookup.get('countryCode', '?')}"
+
+
+def _cell_text(value: Any) -> str:
+    return ";".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 def check_requirements(
@@ -530,19 +598,28 @@ def check_requirements(
         verdicts = {cell: requirement.judge(cell, documents) for cell in set(cells)}
         columns.append(list(map(_PAIR, map(verdicts.__getitem__, cells))))
         problems = {cell: problem for cell, (_, problem) in verdicts.items() if problem}
+        if index is None and problems:  # required, and the sheet has no column for it
+            problems = {
+                "": f"{problems['']}; the sheet has no {requirement.key} column: fill"
+                " in the one the results sheet adds"
+            }
         label = requirement.label(header)
         for candidate, cell in _having(candidates, cells, problems):
-            candidate.error(label, problems[cell])
+            candidate.error(header, problems[cell], label)
     filled = zip(*columns, strict=True) if columns else [()] * len(candidates)
     for candidate, row_filled in zip(candidates, filled, strict=True):
         candidate.filled = row_filled
     known = {requirement.column for requirement in requirements}
-    where = f"{READABLE[candidates[0].type or '']}s in {candidates[0].country}"
+    lookup = candidates[0].lookup or {}
     for column, (index, header) in layout.values.items():
         if column not in known:
             cells = list(map(itemgetter(index), rows))
+            message = (
+                f"Infobip does not ask for it for {offer_words(lookup)}: left out of the"
+                " request (another option may ask for it: see the Guide sheet)"
+            )
             for candidate, _ in _having(candidates, cells, {c for c in set(cells) if c.strip()}):
-                candidate.warn(header, f"not a requirement for {where}; not sent")
+                candidate.warn(header, message)
 
 
 _PAIR = itemgetter(0)  # of a verdict: (pair, problem)

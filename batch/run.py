@@ -8,48 +8,60 @@ documents are in, so a run takes about max(rows / submit rate, files / upload ra
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from batch import results
 from batch import rows as rowlib
 from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import Resolver
 from batch.errors import ApiError
 from batch.journal import Journal
-from batch.outcome import RESULTS, Outcome, Progress, Silent
-from batch.requirements import RequirementCache
+from batch.outcome import Need, Problem, Progress, Result, Silent
+from batch.requirements import Offer, RequirementCache, changes
 from batch.rows import READABLE, Candidate
-from batch.sheets import Sheet, check_writable, gc_paused, read_sheets, write_results
+from batch.sheets import Sheet, check_writable, gc_paused, read_guide, read_sheets
 from batch.submit import Sender, not_sent
+from batch.workbook import read_made_from
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """A finished run: where its results are, what each row came to, how long it took."""
+    """A finished run: where its results are, what each row came to and what it needs
+    next, how long it took."""
 
     output: Path
     results: Counter[str]
     timings: dict[str, float]
     stopped: str | None = None  # why the run stopped early, if it did
+    needs: Counter[Need] = field(default_factory=Counter)
+    changes: tuple[str, ...] = ()  # how Infobip's requirements changed since the sheet was made
 
     @property
     def ok(self) -> bool:
-        return self.stopped is None and all(RESULTS.get(r, False) for r in self.results)
+        """Nothing stopped the run and no row needs a person or another run."""
+        return self.stopped is None and all(need.ok for need in self.needs)
 
 
 def results_path(input_path: Path) -> Path:
-    """requests.xlsx → requests.results.xlsx, beside the input (a macro workbook's
-    results are a plain .xlsx)."""
+    """requests.xlsx → requests.results.xlsx, beside the input; the results of a results
+    sheet are that sheet again (the fix-and-resubmit loop keeps one file). A macro
+    workbook's results are a plain .xlsx."""
     suffix = ".xlsx" if input_path.suffix.lower() == ".xlsm" else input_path.suffix.lower()
-    return input_path.with_name(f"{input_path.stem}.results{suffix}")
+    stem = input_path.stem
+    if stem.casefold().endswith(".results"):
+        return input_path.with_name(f"{stem}{suffix}")
+    return input_path.with_name(f"{stem}.results{suffix}")
 
 
 async def run(
@@ -71,43 +83,40 @@ async def run(
     stopped = None
     async with Infobip.connect(settings) as api:
         found = await examine(settings, api, input_path, output=output, progress=progress)
-        sheets, candidates, outcomes = found.sheets, found.candidates, found.outcomes
         timings = found.timings
         with Journal.open(settings.state_dir, settings.account) as journal:
-            sender = Sender(api, journal, settings, outcomes, progress)
+            sender = Sender(api, journal, settings, progress)
             mark = time.monotonic()
             try:
                 stopped = await _send(sender, found, file=input_path.name, dry_run=settings.dry_run)
             except asyncio.CancelledError:  # Ctrl-C: what was done is written, then we stop
-                not_sent(outcomes, found.ready, "the run was interrupted")
-                _write(output, sheets, candidates, outcomes, timings)
+                not_sent(found.ready, "the run was interrupted")
+                write(settings, input_path, output, found)
                 raise
             if not settings.dry_run:
                 timings["submit"] = time.monotonic() - mark
-    for candidate in candidates:
-        progress.outcome(candidate, outcomes[id(candidate)])
+    for candidate in found.candidates:
+        progress.outcome(candidate, candidate.outcome)
     timings["total"] = time.monotonic() - began
-    _write(output, sheets, candidates, outcomes, timings)
-    counts = Counter(o.result for o in outcomes.values())
-    return Report(output, counts, timings, stopped)
+    written = write(settings, input_path, output, found)
+    return Report(output, written.results, timings, stopped, written.needs, tuple(found.changes))
 
 
 async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) -> str | None:
     """Settle what earlier runs left unsettled, follow up the rows that carry a requestId
-    (a results sheet fed back in: never submitted again), and send the new ones. Returns
-    why sending stopped early, if it did."""
+    (a results sheet fed back in: never submitted again, unless resubmitted), and send
+    the new ones. Returns why sending stopped early, if it did."""
     ready = {id(c) for c in found.ready}
     existing = [c for c in found.candidates if c.request_id and (c.action or id(c) in ready)]
     try:
         if not dry_run:
             await sender.settle()
-        if existing:
-            await sender.follow_up(existing, dry_run=dry_run)
+        redo = await sender.follow_up(existing, dry_run=dry_run) if existing else {}
+        new = [c for c in found.ready if not c.request_id or id(c) in redo]
+        rows = await sender.plan(new, record=not dry_run, file=file, redo=redo)
     except ApiError as exc:  # refused or unreachable: nothing new is sent, results written
-        not_sent(sender.outcomes, [*existing, *found.ready], f"the run stopped ({exc})")
+        not_sent([*existing, *found.ready], f"the run stopped ({exc})")
         return str(exc)
-    new = [c for c in found.ready if not c.request_id]
-    rows = sender.plan(new, record=not dry_run, file=file)
     return await sender.send_all(rows) if rows and not dry_run else None
 
 
@@ -117,9 +126,11 @@ class Examined:
 
     sheets: Sequence[Sheet]
     candidates: list[Candidate]
-    outcomes: dict[int, Outcome]  # by id(candidate)
     ready: list[Candidate]  # to submit, in input order
     timings: dict[str, float]
+    offers: Mapping[str, Offer] = field(default_factory=dict)  # by lookup key
+    attachments: Mapping[str, str] = field(default_factory=dict)  # from the input's Guide
+    changes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # not a hundred thousand rows in a traceback or a log line
         return f"<Examined {len(self.candidates)} rows, {len(self.ready)} ready>"
@@ -149,10 +160,30 @@ async def examine(
         check_writable(output, sheets)  # before anything is spent, not after
         candidates = parse_sheets(sheets)
         read = time.monotonic()
-        await check_rows(settings, api, candidates, input_path, progress=progress)
-        outcomes, ready = judge(candidates, dry_run=settings.dry_run)
+        offers = await check_rows(settings, api, candidates, input_path, progress=progress)
+        ready = judge(candidates, dry_run=settings.dry_run)
         timings = {"read": read - began, "check": time.monotonic() - read}
-    return Examined(sheets, candidates, outcomes, ready, timings)
+    attachments, made_from = guide_of(input_path)
+    found = changes(made_from, offers)
+    for line in found:
+        logger.warning("%s: %s", input_path, line, extra={"fields": {"changed": line}})
+    return Examined(sheets, candidates, ready, timings, offers, attachments, found)
+
+
+def guide_of(path: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """What the input's Guide sheet says (a template's, or an earlier results sheet's):
+    the attachment text per requirement key, and the lookups it was made from."""
+    rows = read_guide(path)
+    if not rows:
+        return {}, []
+    header = rows[0]
+    attachments = {}
+    if "key" in header and "attachment" in header:
+        key, attachment = header.index("key"), header.index("attachment")
+        for values in rows[1:]:
+            if len(values) > max(key, attachment) and values[attachment]:
+                attachments[values[key]] = values[attachment]
+    return attachments, read_made_from(iter(rows))
 
 
 def parse_sheets(sheets: Sequence[Sheet]) -> list[Candidate]:
@@ -168,18 +199,15 @@ async def check_rows(
     input_path: Path,
     *,
     progress: Progress | None = None,
-) -> None:
-    """Look up each distinct offer once (cached on disk), then check every row against it.
+) -> dict[str, Offer]:
+    """Look up each distinct offer once (cached on disk), then check every row against
+    it. Returns the offers, by lookup key.
 
     Raises:
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
     progress = progress or Silent()
-    cache = RequirementCache(
-        settings.cache_dir / "requirements" / settings.account,
-        ttl=settings.cache_ttl,
-        refresh=settings.refresh_requirements,
-    )
+    cache = requirement_cache(settings)
     documents = Resolver(
         settings.documents_dir or input_path.parent, max_bytes=settings.max_document_bytes
     )
@@ -208,6 +236,16 @@ async def check_rows(
             rowlib.check_requirements(group, requirements, documents=documents)
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
+    return {key: task.result() for key, task in asked.items()}
+
+
+def requirement_cache(settings: Settings, *, refresh: bool | None = None) -> RequirementCache:
+    """The account's cache of requirement lookups."""
+    return RequirementCache(
+        settings.cache_dir / "requirements" / settings.account,
+        ttl=settings.cache_ttl,
+        refresh=settings.refresh_requirements if refresh is None else refresh,
+    )
 
 
 def _not_offered(lookup: Mapping[str, Any], refusal: str) -> str:
@@ -216,17 +254,15 @@ def _not_offered(lookup: Mapping[str, Any], refusal: str) -> str:
     return f"Infobip offers no{number_type} {what} in {lookup['countryCode']}: {refusal}"
 
 
-def judge(
-    candidates: list[Candidate], *, dry_run: bool
-) -> tuple[dict[int, Outcome], list[Candidate]]:
-    """Each row's outcome so far (INVALID, DUPLICATE, VALID on a dry run, else still to
-    be decided) by id(candidate), and the rows ready to submit, in input order."""
-    outcomes = {}
+def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:
+    """Set each row's outcome so far (INVALID, DUPLICATE, VALID on a dry run, else still
+    to be decided); returns the rows ready to submit, in input order."""
     seen: dict[tuple[Any, ...], Candidate] = {}
     references: dict[str, Candidate] = {}
     ready = []
     for candidate in candidates:
-        outcomes[id(candidate)] = outcome = Outcome(warnings=list(candidate.warnings))
+        outcome = candidate.outcome
+        outcome.warnings = list(candidate.warnings)
         earlier = references.get(candidate.reference) if candidate.reference else None
         if earlier is not None and earlier.identity() != candidate.identity():
             candidate.error(
@@ -234,18 +270,26 @@ def judge(
                 f"{candidate.reference!r} is also the reference of {_where(earlier)}",
             )
         if candidate.errors:
-            outcome.result, outcome.errors = "INVALID", list(candidate.errors)
+            outcome.result, outcome.errors = Result.INVALID, list(candidate.errors)
             continue
         first = seen.setdefault(candidate.identity(), candidate)
         if first is not candidate:
-            outcome.result = "DUPLICATE"
-            outcome.errors = [f"asks for the same as {_where(first)}; not sent again"]
+            outcome.result, outcome.same_as = Result.DUPLICATE, _where(first)
+            outcome.warnings.append(_duplicate(candidate, first))
             continue
         if candidate.reference:
             references.setdefault(candidate.reference, candidate)
-        outcome.result = "VALID" if dry_run else ""
+        outcome.result = Result.VALID if dry_run else None
         ready.append(candidate)
-    return outcomes, ready
+    return ready
+
+
+def _duplicate(candidate: Candidate, first: Candidate) -> Problem:
+    if candidate.type == rowlib.NUMBER:
+        why = "give it a reference of its own to buy the same numbers once more"
+        return Problem(f"asks for the same as {_where(first)}; not sent ({why})")
+    why = "Infobip registers a sender once per country, whatever the references say"
+    return Problem(f"asks for the same sender as {_where(first)}; not sent ({why})")
 
 
 def _where(candidate: Candidate) -> str:
@@ -253,22 +297,33 @@ def _where(candidate: Candidate) -> str:
     return f"{sheet}row {candidate.row.number}"
 
 
-def _write(
-    output: Path,
-    sheets: Sequence[Sheet],
-    candidates: list[Candidate],
-    outcomes: dict[int, Outcome],
-    timings: dict[str, float],
-) -> None:
-    results = {(c.row.sheet, c.row.number): outcomes[id(c)].columns() for c in candidates}
-    counts = Counter(o.result for o in outcomes.values())
-    summary: list[list[object]] = [["Result", "Rows"]]
-    summary += [[result, counts[result]] for result in RESULTS if counts[result]]
-    summary += [[], ["Type", "Rows"]]
-    summary += sorted([kind, n] for kind, n in Counter(c.type or "?" for c in candidates).items())
-    summary += [[], ["Country", "Rows"]]
-    countries = Counter(c.country or "?" for c in candidates)
-    summary += sorted([country, n] for country, n in countries.items())
-    summary += [[], ["Timing", "Seconds"]]
-    summary += [[stage, round(seconds, 2)] for stage, seconds in timings.items()]
-    write_results(output, sheets, results, summary=summary)
+def write(settings: Settings, input_path: Path, output: Path, found: Examined) -> results.Written:
+    """Write the results sheet of an examined (and perhaps sent) input."""
+    return results.write(
+        output,
+        found.sheets,
+        found.candidates,
+        found.offers,
+        facts=facts(settings, input_path),
+        timings=found.timings,
+        attachments=found.attachments,
+        changes=found.changes,
+    )
+
+
+def facts(settings: Settings, input_path: Path | None) -> list[tuple[str, object]]:
+    """What ran, for a Summary sheet."""
+    where = settings.base_url
+    if settings.sandbox:
+        where += " (the built-in sandbox: nothing reached Infobip)"
+    found: list[tuple[str, object]] = []
+    if input_path is not None:
+        found.append(("Input", str(input_path)))
+    found += [
+        ("Written", datetime.now(UTC).isoformat(timespec="seconds")),
+        ("resource-batch", importlib.metadata.version("resource-batch")),
+        ("Infobip", where),
+        ("Account (fingerprint of URL and key)", settings.account),
+        ("Dry run (nothing sent)", "yes" if settings.dry_run else "no"),
+    ]
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import gc
@@ -21,48 +22,26 @@ import re
 import secrets
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeAlias, cast
+from typing import IO, TypeAlias, cast
 from xml.etree import ElementTree
 
 import python_calamine
 
-if TYPE_CHECKING:  # openpyxl (which imports numpy) is loaded only to write workbooks
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import Cell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from batch.errors import ConfigError, InputError
+from batch.workbook import GUIDE, Guide, Table, write_book
 
 logger = logging.getLogger(__name__)
 
-# The columns the tool adds to every sheet, in this order. When the input is itself a
-# results sheet (the fix-and-resubmit loop), its columns of these names are replaced.
-RESULT_COLUMNS = (
-    "result",
-    "requestId",
-    "requestStatus",
-    "errors",
-    "warnings",
-    "documentIds",
-    "submittedAt",
-    "feedback",
-    "note",
-    "numbers",
-    "daysUntilRejection",
-    "updatedAt",
-)
 # Sheets the tool writes into workbooks; skipped when such a workbook is read back.
-TOOL_SHEETS = ("Summary", "Guide")  # Guide: the notes `resource-batch template` writes
+TOOL_SHEETS = ("Summary", "Guide")
 # Excel's own limit on the characters of one cell.
 CELL_LIMIT = 32_767
 
 _CellValue: TypeAlias = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
-_Written: TypeAlias = "str | None | Cell"
 
 _NOT_XLSX = "is not a valid .xlsx workbook (it may be damaged or not an Excel file)"
 _PROTECTED = (
@@ -85,29 +64,7 @@ _CHUNK = 4 << 20
 # one off again, also when the value itself began with apostrophes, so values round-trip.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
-# Strings openpyxl would write as formulas or error cells rather than text.
-_XLSX_NOT_TEXT = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
-# XML cannot hold most control characters; OOXML writes them as _xHHHH_, and a literal
-# `_xHHHH_` must then escape its underscore.
-_XLSX_ESCAPE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
 _BAD_TEXT = re.compile("[\x00\udc80-\udcff]")
-
-_GREEN, _GREY, _AMBER, _RED = "C6EFCE", "D9D9D9", "FFEB9C", "FFC7CE"
-_RESULT_COLOURS = {
-    "SUBMITTED": _GREEN,
-    "VALID": _GREEN,
-    "ALREADY_SUBMITTED": _GREEN,
-    "UPDATED": _GREEN,
-    "CANCELLED": _GREEN,
-    "DUPLICATE": _GREY,
-    "DEFERRED": _AMBER,
-    "UNCERTAIN": _AMBER,
-    "INVALID": _RED,
-    "FAILED": _RED,
-    "CONFLICT": _RED,
-}
-_WRAPPED = ("errors", "warnings")
-_MAX_WIDTH = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +89,7 @@ class Sheet:
     name: str | None
     headers: tuple[str, ...]
     rows: tuple[Row, ...]
+    delimiter: str = ","  # a CSV's, kept for its results
 
 
 @functools.lru_cache(maxsize=8192)
@@ -166,31 +124,28 @@ def read_sheets(path: Path) -> list[Sheet]:
 
 def write_results(
     path: Path,
-    sheets: Sequence[Sheet],
-    results: Mapping[tuple[str | None, int], Mapping[str, str]],
+    tables: Sequence[Table],
     *,
+    guide: Guide | None = None,
     summary: Sequence[Sequence[object]] = (),
 ) -> None:
-    """Write the input's sheets with the result columns added, atomically.
-
-    Args:
-        path: the results file; its suffix (.csv or .xlsx) chooses the format.
-        sheets: the sheets as read.
-        results: per (sheet name, row number), the values of RESULT_COLUMNS.
-        summary: rows of the `Summary` sheet (.xlsx only).
+    """Write the results sheets, atomically: a .csv holds the one table, as delimited as
+    its input was; an .xlsx all of them with their notes and marks, a Summary and a Guide.
 
     Raises:
         ConfigError: the suffix is not .csv or .xlsx, a .csv would need several sheets,
             or the file cannot be written.
     """
-    check_writable(path, sheets)
+    _check_path(path, len(tables))
     if path.suffix.casefold() == ".csv":
-        write_atomically(path, lambda stream: _write_csv(stream, sheets[0], results))
+        write_atomically(path, lambda stream: _write_csv(stream, tables[0]))
     else:
-        write_atomically(path, lambda stream: _write_xlsx(stream, sheets, results, summary))
+        write_atomically(
+            path, lambda stream: write_book(stream, tables, guide=guide, summary=summary)
+        )
 
 
-def check_writable(path: Path, sheets: Sequence[Sheet]) -> None:
+def check_writable(path: Path, sheets: Sequence[Sheet] | int) -> None:
     """Whether results for these sheets can be written at `path`, checked before a run
     spends anything rather than discovered after it.
 
@@ -198,11 +153,15 @@ def check_writable(path: Path, sheets: Sequence[Sheet]) -> None:
         ConfigError: the suffix is not .csv or .xlsx, a .csv would need several sheets,
             or the folder does not exist or cannot be written.
     """
+    _check_path(path, sheets if isinstance(sheets, int) else len(sheets))
+
+
+def _check_path(path: Path, sheets: int) -> None:
     suffix = path.suffix.casefold()
     if suffix not in (".csv", ".xlsx"):
         raise ConfigError(f"{path}: the results file must end in .csv or .xlsx")
-    if suffix == ".csv" and len(sheets) > 1:
-        msg = f"{path}: a .csv holds one sheet and the input has {len(sheets)}; write .xlsx"
+    if suffix == ".csv" and sheets > 1:
+        msg = f"{path}: a .csv holds one sheet and the input has {sheets}; write .xlsx"
         raise ConfigError(msg)
     folder = path.parent
     if not folder.is_dir():
@@ -303,7 +262,7 @@ def _read_csv(path: Path) -> Sheet:
     sheet = _sheet(file, None, _csv_records(file, text, delimiter, suspect=suspect))
     if sheet is None:
         raise InputError("is empty: the first row must hold the column names", file=file)
-    return sheet
+    return dataclasses.replace(sheet, delimiter=delimiter)
 
 
 def _delimiter(text: str) -> str:
@@ -702,202 +661,37 @@ def write_atomically(
         raise
 
 
-def _table(
-    sheet: Sheet, results: Mapping[tuple[str | None, int], Mapping[str, str]]
-) -> tuple[list[str], list[list[str]]]:
-    """The output's header and rows (blank ones too, numbered as in the input): the
-    input's columns with the result columns replaced in place or appended."""
-    headers = list(sheet.headers)
-    existing = {normalise(header): index for index, header in enumerate(headers)}
-    positions = {}
-    for name in RESULT_COLUMNS:
-        index = existing.get(normalise(name))
-        if index is None:
-            index = len(headers)
-            headers.append(name)
-        headers[index] = name
-        positions[name] = index
-    width, rows = len(headers), list[list[str]]()
-    for row in sheet.rows:
-        rows.extend([""] * width for _ in range(row.number - len(rows) - 2))
-        cells = list(row.cells[:width]) + [""] * (width - len(row.cells))
-        values = results.get((sheet.name, row.number), {})
-        for name, index in positions.items():
-            cells[index] = values.get(name, "")
-        rows.append(cells)
-    return headers, rows
-
-
 def _csv_safe(value: str) -> str:
     if value.startswith(_FORMULA_START) or _NEUTRALISED.match(value):
         return "'" + value
     return value
 
 
-def _write_csv(
-    stream: IO[bytes],
-    sheet: Sheet,
-    results: Mapping[tuple[str | None, int], Mapping[str, str]],
-) -> None:
-    headers, rows = _table(sheet, results)
+def _write_csv(stream: IO[bytes], table: Table) -> None:
+    """The table as CSV text (UTF-8 with a BOM, so that Excel reads it as such), with the
+    input's delimiter; values Excel would evaluate are neutralised."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow([_csv_safe(cell) for cell in headers])
-    writer.writerows([_csv_safe(cell) for cell in cells] for cells in rows)
+    writer = csv.writer(text, delimiter=table.delimiter, lineterminator="\r\n")
+    writer.writerow([_csv_safe(column.header) for column in table.columns])
+    writer.writerows([_csv_safe(_csv_text(v)) for v in values] for values in table.rows)
     text.flush()
     text.detach()
 
 
-def _write_xlsx(
-    stream: IO[bytes],
-    sheets: Sequence[Sheet],
-    results: Mapping[tuple[str | None, int], Mapping[str, str]],
-    summary: Sequence[Sequence[object]],
-) -> None:
-    from openpyxl import Workbook
+def _csv_text(value: object) -> str:
+    return "" if value is None else str(value)
 
-    # Write-only mode streams rows to disk: a 100,000-row sheet takes seconds, not minutes.
-    book = Workbook(write_only=True)
+
+def read_guide(path: Path) -> list[list[str]]:
+    """The rows of a workbook's Guide sheet as text ([] for a CSV or a workbook without
+    one, or one that cannot be read: a Guide only adds to what a run says)."""
+    if path.suffix.casefold() not in (".xlsx", ".xlsm"):
+        return []
     try:
-        for sheet in sheets:
-            headers, rows = _table(sheet, results)
-            _write_worksheet(book.create_sheet(sheet.name or "Requests"), headers, rows)
-        if summary:
-            _write_summary(book.create_sheet(TOOL_SHEETS[0]), summary)
-        book.save(stream)
-    except BaseException:
-        _discard_spools(book)
-        raise
-
-
-def _discard_spools(book: Workbook) -> None:
-    """Close and delete the temporary files openpyxl spools write-only sheets to (it
-    would delete them only at exit, and close them when garbage collected, by then
-    writing into a closed file)."""
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
-    for sheet in book.worksheets:
-        writer = getattr(sheet, "_writer", None)
-        if writer is None or not isinstance(sheet, WriteOnlyWorksheet):
-            continue
-        if not sheet.closed:
-            # Best effort while another exception is on its way out: it must not be hidden.
-            with contextlib.suppress(Exception):
-                sheet.close()
-        with contextlib.suppress(OSError):
-            os.remove(writer.out)
-
-
-def _write_worksheet(sheet: WriteOnlyWorksheet, headers: list[str], rows: list[list[str]]) -> None:
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    _fit_widths(sheet, [headers, *rows], wrapped={headers.index(name) for name in _WRAPPED})
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    sheet.append([_styled(sheet, header, font=bold) for header in headers])
-    result, wrapped = headers.index("result"), [headers.index(name) for name in _WRAPPED]
-    fills = {
-        value: PatternFill("solid", start_color=colour) for value, colour in _RESULT_COLOURS.items()
-    }
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for cells in rows:
-        out = [_xlsx_value(sheet, cell) for cell in cells]
-        if fill := fills.get(cells[result]):
-            out[result] = _styled(sheet, cells[result], fill=fill)
-        for index in wrapped:
-            if cells[index]:
-                out[index] = _styled(sheet, cells[index], alignment=wrap)
-        sheet.append(out)
-    # The stubs miss the attributes write-only sheets borrow from Worksheet._setup.
-    sheet.auto_filter.ref = f"A1:{_letter(len(headers) - 1)}{len(rows) + 1}"  # type: ignore[attr-defined]
-
-
-def _fit_widths(sheet: WriteOnlyWorksheet, table: list[list[str]], wrapped: set[int]) -> None:
-    """Column widths from the longest text (its longest line where text wraps), capped."""
-    for index, column in enumerate(zip(*table, strict=True)):
-        if index in wrapped:
-            longest = max(len(line) for cell in column for line in cell.splitlines() or [""])
-        else:
-            longest = max(map(len, column))
-        width = min(max(longest + 2, 8), _MAX_WIDTH)
-        sheet.column_dimensions[_letter(index)].width = width  # type: ignore[attr-defined]
-
-
-def _xlsx_text(value: str) -> str:
-    return _XLSX_ESCAPE.sub(lambda found: f"_x{ord(found.group()):04X}_", value)
-
-
-def _needs_text_cell(value: str) -> bool:
-    return value.startswith(_FORMULA_START) or value in _XLSX_NOT_TEXT
-
-
-def _xlsx_value(sheet: WriteOnlyWorksheet, value: str) -> _Written:
-    """A cell's text as openpyxl should get it: None when empty, and a text cell where
-    openpyxl would otherwise write a formula or an error."""
-    if not value:
-        return None
-    return _styled(sheet, value) if _needs_text_cell(value) else _xlsx_text(value)
-
-
-def _styled(
-    sheet: WriteOnlyWorksheet,
-    value: str,
-    *,
-    font: Font | None = None,
-    fill: PatternFill | None = None,
-    alignment: Alignment | None = None,
-) -> Cell:
-    """A text cell, never a formula; quotePrefix keeps Excel from evaluating it on edit."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, _xlsx_text(value))
-    cell.data_type = "s"
-    if _needs_text_cell(value):
-        cell.quotePrefix = True
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if alignment is not None:
-        cell.alignment = alignment
-    return cell
-
-
-def _write_summary(sheet: WriteOnlyWorksheet, summary: Sequence[Sequence[object]]) -> None:
-    """The summary rows as given; the first row, and each after an empty one, in bold
-    (the headings of its tables)."""
-    rows = [[_summary_value(value) for value in row] for row in summary]
-    texts = [["" if value is None else str(value) for value in row] for row in rows]
-    width = max(map(len, texts), default=0)
-    _fit_widths(sheet, [row + [""] * (width - len(row)) for row in texts], wrapped=set())
-    from openpyxl.styles import Font
-
-    bold = Font(bold=True)
-    for number, row in enumerate(rows):
-        font = bold if number == 0 or not any(texts[number - 1]) else None
-        sheet.append([_summary_cell(sheet, value, font) for value in row])
-
-
-def _summary_value(value: object) -> str | int | float | None:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if value is None or isinstance(value, int | float):
-        return value
-    return str(value)
-
-
-def _summary_cell(
-    sheet: WriteOnlyWorksheet, value: str | int | float | None, font: Font | None
-) -> _Written | int | float:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        plain = font is None and not _needs_text_cell(value)
-        return _xlsx_text(value) if plain else _styled(sheet, value, font=font)
-    if font is None:
-        return value
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value)
-    cell.font = font
-    return cell
+        with python_calamine.CalamineWorkbook.from_path(path) as book:
+            if GUIDE not in book.sheet_names:
+                return []
+            raw = book.get_sheet_by_name(GUIDE).to_python(skip_empty_area=False)
+    except (python_calamine.CalamineError, OSError, ValueError):
+        return []
+    return _texts(raw)

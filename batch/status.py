@@ -1,5 +1,6 @@
 """Where each request stands: statuses refreshed through Infobip's list, into the journal
-and back into the results sheets.
+and back into the results sheets, and the requests that need a person named by file,
+sheet, row and reference.
 
 Infobip reviews a request for days. The list endpoint returns 2,000 requests a page, so
 thousands of tracked requests are refreshed in a handful of calls rather than one GET
@@ -11,32 +12,79 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch import reconcile
+from batch import columns as cols
+from batch import reconcile, results
 from batch.api import Infobip
 from batch.config import Settings
 from batch.journal import FINAL, Entry, Journal
-from batch.outcome import Outcome, feedback_text, numbers_text, shown
-from batch.sheets import RESULT_COLUMNS, Sheet, normalise, read_sheets, write_results
+from batch.outcome import (
+    RESULT_COLUMNS,
+    Need,
+    Outcome,
+    Problem,
+    Result,
+    feedback_line,
+    numbers_text,
+    shown,
+)
+from batch.rows import Candidate
+from batch.sheets import Sheet, normalise, read_sheets, write_results
+from batch.workbook import Column, Table
 
 logger = logging.getLogger(__name__)
 
-ACTION_NEEDED = frozenset({"UPDATE_REQUESTED", "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER"})
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A request as `status` reports it: where its row is, and what it needs."""
+
+    where: str  # file, sheet, row
+    reference: str
+    outcome: Outcome
+    type: str = ""
+    country: str = ""
+
+    @property
+    def need(self) -> Need:
+        return self.outcome.need
+
+    def lines(self) -> list[str]:
+        """What to tell a person about it: one line, then one per feedback item, each
+        naming the row."""
+        ref = f", reference {self.reference}" if self.reference else ""
+        head = f"{self.where}{ref} ({self.outcome.request_id})"
+        status = self.outcome.request_status or "status unknown"
+        lines = [f"{head}: {status}: {self.outcome.next_step()[1]}"]
+        lines += [f"{head}: Infobip asks: {feedback_line(f)}" for f in self.outcome.feedback]
+        if self.outcome.note and status == "REJECTED":
+            lines.append(f"{head}: Infobip's note: {self.outcome.note}")
+        return lines
 
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """What a refresh found: statuses by count, the rows that need the team, and the
-    requests Infobip's list did not show."""
+    """What a refresh found: every request looked at, the requests Infobip's list did not
+    show, and the files rewritten."""
 
-    statuses: Counter[str]
-    needs_action: list[str]
+    requests: list[Request]
     missing: list[str]
     files: list[Path]
+    out: Path | None = None
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def needs_person(self) -> list[Request]:
+        return [request for request in self.requests if request.need is Need.YOU]
+
+    @property
+    def ok(self) -> bool:
+        """No request needs a person (the exit code says so, for cron)."""
+        return not self.needs_person
 
 
 async def refresh(
@@ -77,31 +125,28 @@ def record(journal: Journal, listed: Mapping[str, Mapping[str, Any]]) -> datetim
     return now
 
 
-def columns_of_listed(item: Mapping[str, Any], at: datetime) -> dict[str, str]:
-    """The result columns that say what Infobip said of a request just now."""
-    return {
-        "requestStatus": str(item.get("status") or ""),
-        "feedback": feedback_text(item.get("requirementsFeedback")),
-        "note": str(item.get("note") or ""),
-        "numbers": numbers_text(item.get("numbers"), item.get("quantity")),
-        "updatedAt": shown(at),
-    }
-
-
-def columns_of_entry(entry: Entry) -> dict[str, str]:
-    """The same, from what the journal holds (webhooks, earlier refreshes)."""
-    outcome = Outcome()
-    outcome.known(entry)
-    shown_columns = outcome.columns()
-    names = ("requestStatus", "feedback", "note", "numbers", "daysUntilRejection", "updatedAt")
-    return {name: shown_columns[name] for name in names}
+def listed_outcome(item: Mapping[str, Any], at: datetime) -> Outcome:
+    """What the list says of a request the journal does not know (made elsewhere)."""
+    return Outcome(
+        request_id=str(item.get("id") or ""),
+        request_status=str(item.get("status") or ""),
+        feedback=list(item.get("requirementsFeedback") or []),
+        note=str(item.get("note") or ""),
+        numbers=numbers_text(item.get("numbers"), item.get("quantity")),
+        updated_at=shown(at),
+    )
 
 
 async def run_status(
-    settings: Settings, files: Sequence[Path], *, everything: bool
+    settings: Settings,
+    files: Sequence[Path],
+    *,
+    everything: bool = False,
+    out: Path | None = None,
 ) -> StatusReport:
-    """Refresh the requests in `files` (and with `everything`, or no files, every request
-    the journal tracks), record them in the journal, and rewrite `files` with them.
+    """Refresh the requests in `files` (results sheets), or with `everything` or no files
+    every unfinished request the journal tracks; record them in the journal; rewrite
+    `files` with them (and write the journal's list to `out`, when given).
 
     Raises:
         InputError: a results file cannot be read.
@@ -109,11 +154,11 @@ async def run_status(
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
     sheets = {path: read_sheets(path) for path in files}
-    in_files = {path: _request_ids(found) for path, found in sheets.items()}
+    rows = {path: results_rows(found) for path, found in sheets.items()}
     with Journal.open(settings.state_dir, settings.account) as journal:
-        ids = {i for rows in in_files.values() for i in rows.values()}
-        if everything or not files:
-            ids |= {str(e.request_id) for e in journal.tracked()}
+        ids = {c.request_id for found in rows.values() for c in found if c.request_id}
+        tracked = journal.tracked() if everything or not files else []
+        ids |= {str(entry.request_id) for entry in tracked}
         known = journal.by_request_id(ids)
         asked = {i for i in ids if i not in known or known[i].request_status not in FINAL}
         sent = [when for i in asked if i in known and (when := known[i].sent_at) is not None]
@@ -124,54 +169,163 @@ async def run_status(
                 listed = await refresh(api, asked, since=since)
         now = record(journal, listed)
         known = journal.by_request_id(ids)
-    views = {i: columns_of_entry(entry) for i, entry in known.items()}
-    views.update({i: columns_of_listed(item, now) for i, item in listed.items() if i not in known})
+        histories = journal.earlier(entry.key for entry in known.values())
+    requests: list[Request] = []
+    for path, found in rows.items():
+        requests += _follow(path, found, known, listed, now, histories)
+        _rewrite(settings, path, sheets[path], found)
+    in_files = {r.outcome.request_id for r in requests}
+    for entry in tracked:
+        if str(entry.request_id) not in in_files:
+            requests.append(_journal_request(known.get(str(entry.request_id), entry), now))
+    if out is not None:
+        write_results(out, [_listing(requests)])
     missing = sorted(asked - listed.keys())
-    statuses = Counter(view["requestStatus"] or "?" for view in views.values())
-    summary: list[list[object]] = [["Status", "Requests"], *sorted(map(list, statuses.items()))]
-    for path, found in sheets.items():
-        _rewrite(path, found, in_files[path], views, summary)
-    needs_action = [
-        f"{request_id}: {view['requestStatus']}"
-        + (f" - {view['feedback']}" if view["feedback"] else "")
-        for request_id, view in views.items()
-        if view["requestStatus"] in ACTION_NEEDED
-    ]
-    return StatusReport(statuses, needs_action, missing, list(files))
+    statuses = Counter(r.outcome.request_status or "?" for r in requests)
+    return StatusReport(requests, missing, list(files), out, statuses)
 
 
-def _request_ids(sheets: Sequence[Sheet]) -> dict[tuple[str | None, int], str]:
-    """The requestId of each row of a results sheet that has one."""
-    found = {}
-    for sheet in sheets:
-        index = {normalise(h): i for i, h in enumerate(sheet.headers)}.get(normalise("requestId"))
-        if index is None:
+def results_rows(sheets: Sequence[Sheet]) -> list[Candidate]:
+    """The rows of results sheets, each carrying the outcome its result columns show."""
+    from batch.run import parse_sheets
+
+    candidates = parse_sheets(sheets)
+    positions = {
+        sheet.name: {normalise(h): i for i, h in enumerate(sheet.headers)} for sheet in sheets
+    }
+    headers = {sheet.name: sheet.headers for sheet in sheets}
+    for candidate in candidates:
+        where = positions[candidate.row.sheet]
+        cells = {
+            name: candidate.row.cells[where[normalise(name)]]
+            for name in RESULT_COLUMNS
+            if normalise(name) in where
+        }
+        candidate.outcome = _shown(cells, headers[candidate.row.sheet])
+    return candidates
+
+
+def _shown(cells: Mapping[str, str], headers: Sequence[str]) -> Outcome:
+    """The outcome a results row shows (what the run wrote), read back."""
+    result = cells.get("result", "").strip()
+    days = cells.get("daysUntilRejection", "").strip()
+    return Outcome(
+        result=Result(result) if result in Result.__members__ else None,
+        request_id=cells.get("requestId", "").strip(),
+        request_status=cells.get("requestStatus", "").strip(),
+        errors=_problems(cells.get("errors", ""), headers),
+        warnings=_problems(cells.get("warnings", ""), headers),
+        document_ids=[line for line in cells.get("documentIds", "").splitlines() if line],
+        submitted_at=cells.get("submittedAt", "").strip(),
+        note=cells.get("note", ""),
+        numbers=cells.get("numbers", ""),
+        days_until_rejection=int(days) if days.isdigit() else None,
+        updated_at=cells.get("updatedAt", "").strip(),
+        history=[line for line in cells.get("history", "").splitlines() if line],
+    )
+
+
+def _problems(text: str, headers: Sequence[str]) -> list[Problem]:
+    """Lines of an errors or warnings cell as problems, each on the column it names
+    ("vatNumber (VAT Number): ..."), so that the cells can be marked again."""
+    known = {normalise(header): header for header in headers}
+    found = []
+    for line in text.splitlines():
+        name, sep, rest = line.partition(": ")
+        header = known.get(normalise(name.split(" (")[0])) if sep else None
+        found.append(Problem(rest, header, name) if header else Problem(line))
+    return found
+
+
+def _follow(
+    path: Path,
+    rows: Sequence[Candidate],
+    known: Mapping[str, Entry],
+    listed: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    histories: Mapping[str, list[tuple[str, str | None, datetime]]],
+) -> list[Request]:
+    """Each row's request as it now stands, from the journal (or the list)."""
+    found = []
+    for candidate in rows:
+        outcome, request_id = candidate.outcome, candidate.request_id
+        if not request_id:
             continue
-        for row in sheet.rows:
-            if row.cells[index].strip():
-                found[sheet.name, row.number] = row.cells[index].strip()
+        entry = known.get(request_id)
+        if entry is not None:
+            outcome.known(entry, now=now)
+            outcome.history = [
+                f"{shown(when)[:10]}: sent again; the earlier request {rid} was {was}"
+                for rid, was, when in histories.get(entry.key, [])
+            ] or outcome.history
+        elif request_id in listed:
+            view = listed_outcome(listed[request_id], now)
+            outcome.request_status, outcome.feedback = view.request_status, view.feedback
+            outcome.note, outcome.numbers = view.note, view.numbers
+            outcome.updated_at = view.updated_at
+        where = f"{path.name}, " + (
+            f"sheet {candidate.row.sheet!r}, " if candidate.row.sheet else ""
+        )
+        found.append(
+            Request(
+                f"{where}row {candidate.row.number}",
+                candidate.reference or "",
+                outcome,
+                candidate.type or "",
+                candidate.country or "",
+            )
+        )
     return found
 
 
 def _rewrite(
-    path: Path,
-    sheets: Sequence[Sheet],
-    request_ids: Mapping[tuple[str | None, int], str],
-    views: Mapping[str, dict[str, str]],
-    summary: Sequence[Sequence[object]],
+    settings: Settings, path: Path, sheets: Sequence[Sheet], rows: list[Candidate]
 ) -> None:
-    """Write the file again with every result column kept, the status ones refreshed."""
-    results = {}
-    for sheet in sheets:
-        positions = {normalise(h): i for i, h in enumerate(sheet.headers)}
-        for row in sheet.rows:
-            values = {
-                name: row.cells[positions[normalise(name)]]
-                for name in RESULT_COLUMNS
-                if normalise(name) in positions
-            }
-            request_id = request_ids.get((sheet.name, row.number))
-            if request_id is not None and request_id in views:
-                values.update(views[request_id])
-            results[sheet.name, row.number] = values
-    write_results(path, sheets, results, summary=summary)
+    """Write the results sheet again, laid out as `run` lays it out: the requirements
+    from the cache (however old: asking Infobip again is not worth a call here)."""
+    from batch.run import facts, guide_of, requirement_cache
+
+    cache = requirement_cache(settings)
+    offers = {}
+    for candidate in rows:
+        key, lookup = candidate.standard.lookup_key, candidate.lookup
+        if key and lookup and key not in offers:
+            offer = cache.peek(lookup)
+            if offer is not None:
+                offers[key] = offer
+    attachments, _ = guide_of(path)
+    results.write(path, sheets, rows, offers, facts=facts(settings, path), attachments=attachments)
+
+
+def _journal_request(entry: Entry, now: datetime) -> Request:
+    outcome = Outcome(result=Result.ALREADY_SUBMITTED, key=entry.key)
+    outcome.known(entry, now=now)
+    reference = entry.key.removeprefix("ref:") if entry.key.startswith("ref:") else ""
+    return Request(
+        entry.source or "(no row recorded)",
+        reference,
+        outcome,
+        entry.type or "",
+        entry.country or "",
+    )
+
+
+_LISTING = ("where", "reference", "type", "countryCode")
+
+
+def _listing(requests: Sequence[Request]) -> Table:
+    """The requests as one table: where each row is, then the result columns."""
+    names = (
+        *("nextStep", "requestId", "requestStatus", "daysUntilRejection", "feedback", "note"),
+        *("numbers", "submittedAt", "updatedAt"),
+    )
+    columns = [cols.outcome_column(name) for name in names]
+    columns += [Column(name, kind="text") for name in _LISTING]
+    table = Table("Requests", columns, [], coloured=1)
+    for number, request in enumerate(requests):
+        shown_columns = request.outcome.columns()
+        values: list[Any] = [shown_columns[name] for name in names]
+        values += [request.where, request.reference, request.type, request.country]
+        table.rows.append(values)
+        table.colours[number] = request.need.colour
+    return table

@@ -6,13 +6,19 @@ answer is looked for in Infobip's list (`reconcile`): found, it is SUBMITTED; no
 after a grace period, it is sent once more; still unknown, it is UNCERTAIN and only
 `--resubmit-uncertain` sends it again. A later run settles what an earlier one left
 SUBMITTING or UNCERTAIN the same way before it sends anything.
+
+Rows of a results sheet fed back in carry a requestId and are followed up instead: an
+edit Infobip asked for is sent as an update, `action` = cancel cancels the request, and
+`action` = resubmit sends a REJECTED or CANCELED row again as a new request. An action
+that was done, or refused, is cleared from the row, so that it is never sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +28,9 @@ from batch.config import Settings
 from batch.documents import LocalDocument
 from batch.errors import ApiError, AuthError
 from batch.journal import Entry, Journal, JournalError
-from batch.outcome import Outcome, Progress, shown
-from batch.rows import Candidate
+from batch.outcome import ASKING, FINAL, REDOABLE, Outcome, Problem, Progress, Result, shown
+from batch.rows import ALPHA, Candidate
+from batch.sheets import normalise
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +42,9 @@ class Sender:
     """Uploads and submits the rows of one run, with the account's journal."""
 
     def __init__(
-        self,
-        api: Infobip,
-        journal: Journal,
-        settings: Settings,
-        outcomes: Mapping[int, Outcome],
-        progress: Progress,
+        self, api: Infobip, journal: Journal, settings: Settings, progress: Progress
     ) -> None:
-        self.api, self.journal, self.settings = api, journal, settings
-        self.outcomes, self.progress = outcomes, progress
+        self.api, self.journal, self.settings, self.progress = api, journal, settings, progress
         self._claimed = journal.request_ids()
         self._uploads: dict[str, asyncio.Future[str | Refusal]] = {}
 
@@ -76,98 +77,225 @@ class Sender:
             elif self.settings.resubmit_uncertain:
                 self.journal.deferred(entry.key, None, "not found; sent again as asked")
 
-    def plan(
-        self, ready: list[Candidate], *, record: bool, file: str
+    async def plan(
+        self,
+        ready: list[Candidate],
+        *,
+        record: bool,
+        file: str,
+        redo: Mapping[int, str] | None = None,
     ) -> list[tuple[Candidate, str]]:
-        """The rows to send, with their journal keys. Rows an earlier run submitted are
-        ALREADY_SUBMITTED; a changed row under a submitted reference is CONFLICT; rows
-        whose earlier submit is unsettled are UNCERTAIN. With `record`, the rows to send
-        are recorded VALIDATED."""
+        """The rows to send, with their journal keys, in sheet order. Rows an earlier run
+        submitted are ALREADY_SUBMITTED; a changed row under a submitted reference is
+        CONFLICT; rows whose earlier submit is unsettled are UNCERTAIN; alphanumeric rows
+        past Infobip's cap on pending requests are DEFERRED. `redo` names the rows to
+        send again after a REJECTED or CANCELED request (by id(row): the earlier
+        requestId). With `record`, the rows to send are recorded VALIDATED.
+
+        Raises:
+            AuthError: Infobip refused the credentials (reading the pending requests).
+        """
+        redo = redo or {}
         keyed = []
         for candidate in ready:
             content = candidate.content()
             keyed.append((candidate, candidate.key(content), content))
         entries = self.journal.entries(key for _, key, _ in keyed)
-        to_send = []
+        to_send, reopened = [], []
         for candidate, key, content in keyed:
-            outcome = self.outcomes[id(candidate)]
+            outcome = candidate.outcome
             outcome.key = key
             entry = entries.get(key)
-            if entry is None or entry.state in ("VALIDATED", "DEFERRED", "FAILED"):
+            earlier = redo.get(id(candidate))
+            if earlier is not None and entry is not None and entry.state == "SUBMITTED":
+                if entry.request_id == earlier:  # still the rejected one: ask anew
+                    reopened.append((key, earlier))
+                    to_send.append((candidate, key, content))
+                else:
+                    outcome.result = Result.ALREADY_SUBMITTED
+                    outcome.known(entry)
+                    outcome.warnings.append(_redone(earlier, entry))
+                    outcome.cells["action"] = ("", f"{earlier} was already sent again.")
+            elif entry is None or entry.state in ("VALIDATED", "DEFERRED", "FAILED"):
                 to_send.append((candidate, key, content))
             elif entry.content != content and not self.journal.had(key, content):
-                outcome.result = "CONFLICT"
+                outcome.result = Result.CONFLICT
                 outcome.errors = [_conflict(candidate, entry)]
             elif entry.state == "SUBMITTED":
-                outcome.result = "ALREADY_SUBMITTED"
+                outcome.result = Result.ALREADY_SUBMITTED
                 outcome.known(entry)
             else:  # SUBMITTING or UNCERTAIN: may exist at Infobip
-                outcome.result = "UNCERTAIN"
+                outcome.result = Result.UNCERTAIN
                 outcome.errors = [_unsettled(entry)]
+        to_send = await self._within_cap(to_send)
         if record:
+            sending = {key for _, key, _ in to_send}
+            for key, earlier in reopened:
+                if key in sending:
+                    self.journal.reopen(key, earlier)
             self.journal.validated(
                 (key, content, candidate.type, candidate.country, _source(file, candidate))
                 for candidate, key, content in to_send
             )
+            for candidate, key, _ in to_send:
+                earlier = redo.get(id(candidate))
+                if earlier is not None and key not in dict(reopened):
+                    self.journal.replaced(key, earlier, candidate.outcome.request_status or None)
+        self._show_history(candidate for candidate, _, _ in keyed)
         return [(candidate, key) for candidate, key, _ in to_send]
 
-    async def follow_up(self, rows: list[Candidate], *, dry_run: bool) -> None:
+    async def _within_cap(
+        self, rows: list[tuple[Candidate, str, str]]
+    ) -> list[tuple[Candidate, str, str]]:
+        """The rows without those Infobip would refuse for its cap on pending alphanumeric
+        requests per country, which are DEFERRED here, in sheet order, without a call:
+        the rows first in the sheet get the places left."""
+        cap = self.settings.alpha_pending_cap
+        countries = sorted({str(c.country) for c, _, _ in rows if c.type == ALPHA})
+        if not cap or not countries:
+            return rows
+        try:
+            pending = await self._pending(countries)
+        except AuthError:
+            raise
+        except ApiError as exc:
+            logger.warning("could not count the pending alphanumeric requests: %s", exc)
+            return rows
+        left = {country: cap - pending[country] for country in countries}
+        kept = []
+        for row in rows:
+            candidate = row[0]
+            country = str(candidate.country)
+            if candidate.type == ALPHA:
+                if left[country] <= 0:
+                    _defer(candidate.outcome, country, _capped(cap, country, pending[country]))
+                    continue
+                left[country] -= 1
+            kept.append(row)
+        return kept
+
+    async def _pending(self, countries: Sequence[str]) -> Counter[str]:
+        """How many alphanumeric requests are pending (not final) per country."""
+        counts: Counter[str] = Counter()
+        page = 0
+        while True:
+            listing = await self.api.requests(types=[ALPHA], countries=countries, page=page)
+            for item in listing.get("results") or []:
+                if item.get("status") not in FINAL:
+                    counts[str(item.get("countryCode"))] += 1
+            page += 1
+            if page >= int((listing.get("paging") or {}).get("totalPages") or 0):
+                return counts
+
+    def _show_history(self, candidates: Iterable[Candidate]) -> None:
+        """Each row's earlier requests, for its history column."""
+        by_key = {c.outcome.key: c for c in candidates if c.outcome.key}
+        for key, earlier in self.journal.earlier(by_key).items():
+            by_key[key].outcome.history = [
+                f"{shown(when)[:10]}: sent again; the earlier request {request_id} was"
+                f" {was or 'closed'}"
+                for request_id, was, when in earlier
+            ]
+
+    async def follow_up(self, rows: list[Candidate], *, dry_run: bool) -> dict[int, str]:
         """Rows of a results sheet fed back in, which carry a requestId: never submitted
-        again. A row marked `action` = cancel is cancelled. A row whose requirement cells
-        were edited is sent as an update (PATCH, the full requirement set) when Infobip
-        asked for changes, and reported otherwise. Current statuses are read first,
-        through the list (a few calls for thousands of rows).
+        again, but `action` = resubmit after a REJECTED or CANCELED request. A row marked
+        `action` = cancel is cancelled. A row whose requirement cells were edited is sent
+        as an update (PATCH, the full requirement set) when Infobip asked for changes;
+        otherwise the edit is shown refused and the cells show what Infobip holds.
+        Current statuses are read first, through the list (a few calls for thousands).
+
+        Returns the rows to submit again, by id(row): the requestId they replace.
 
         Raises:
             AuthError, ApiError: the list could not be read.
         """
-        ids = {candidate.request_id for candidate in rows}
+        replaced = self.journal.replaced_by({candidate.request_id for candidate in rows})
+        ids = {candidate.request_id for candidate in rows} - replaced.keys()
+        ids |= {str(entry.request_id) for entry in replaced.values() if entry.request_id}
         known = self.journal.by_request_id(ids)
         sent = [when for i in ids if i in known and (when := known[i].sent_at) is not None]
         since = min(sent) if sent and len(sent) == len(ids) else None
         listed = await status.refresh(self.api, ids, since=since)
         now = status.record(self.journal, listed)
         known = self.journal.by_request_id(ids)
+        redo: dict[int, str] = {}
         for candidate in rows:
-            outcome = self.outcomes[id(candidate)]
-            outcome.errors, outcome.request_id = [], candidate.request_id
-            shown_item = listed.get(candidate.request_id)
-            entry = known.get(candidate.request_id)
-            if entry is not None:
-                outcome.known(entry)
-                outcome.key = entry.key
-            elif shown_item is not None:
-                view = status.columns_of_listed(shown_item, now)
-                outcome.request_status, outcome.feedback = view["requestStatus"], view["feedback"]
-                outcome.note, outcome.numbers = view["note"], view["numbers"]
+            outcome = candidate.outcome
+            if candidate.request_id in replaced:
+                _moved_on(candidate, replaced[candidate.request_id], known)
+                continue
+            item, entry = listed.get(candidate.request_id), known.get(candidate.request_id)
+            _show(outcome, candidate.request_id, entry, item, now)
             if candidate.action == "cancel":
-                await self._cancel(candidate, outcome, entry, dry_run=dry_run)
+                outcome.errors = []
+                await self._cancel(candidate, outcome, dry_run=dry_run)
+            elif outcome.result is Result.INVALID:
+                continue  # fix first: nothing is sent for a row with problems
+            elif candidate.action == "resubmit":
+                self._resubmit(candidate, outcome, redo, known=entry or item, dry_run=dry_run)
             else:
-                await self._update(candidate, outcome, shown_item, entry, dry_run=dry_run)
+                await self._update(candidate, outcome, item, entry, dry_run=dry_run)
+        self._show_history(rows)
+        return redo
 
-    async def _cancel(
-        self, candidate: Candidate, outcome: Outcome, entry: Entry | None, *, dry_run: bool
+    def _resubmit(
+        self,
+        candidate: Candidate,
+        outcome: Outcome,
+        redo: dict[int, str],
+        *,
+        known: object,
+        dry_run: bool,
     ) -> None:
+        was = outcome.request_status
+        if known is None or was not in REDOABLE:
+            where = f"its request is {was}" if known is not None else "its request is not known"
+            outcome.result = Result.INVALID
+            outcome.errors = [
+                Problem(
+                    f"resubmit sends a REJECTED or CANCELED request again; {where}."
+                    " Leave the action empty",
+                    "action",
+                )
+            ]
+            return
+        redo[id(candidate)] = candidate.request_id
+        outcome.replaces = candidate.request_id
+        outcome.feedback, outcome.days_until_rejection = [], None
+        if dry_run:
+            outcome.result = Result.VALID
+            outcome.warnings.append(Problem("`run` sends it again as a new request", "action"))
+        else:
+            outcome.result = None
+
+    async def _cancel(self, candidate: Candidate, outcome: Outcome, *, dry_run: bool) -> None:
+        when = shown(datetime.now(UTC))[:10]
         if outcome.request_status in CANCELLING:
-            outcome.result = "CANCELLED"
+            outcome.result = Result.CANCELLED
+            outcome.cells["action"] = ("", f"cancel: already {outcome.request_status}.")
             return
         if dry_run:
-            outcome.result = "VALID"
-            outcome.warnings.append("action: the request will be cancelled by `run`")
+            outcome.result = Result.VALID
+            outcome.warnings.append(Problem("`run` cancels the request", "action"))
             return
         try:
             await self.api.cancel(candidate.request_id)
         except Refusal as refusal:
             now = await self._listed_now(candidate.request_id)  # a retried cancel that took?
             if now is not None and now.get("status") in CANCELLING:
-                outcome.result, outcome.request_status = "CANCELLED", str(now["status"])
+                outcome.result, outcome.request_status = Result.CANCELLED, str(now["status"])
+                outcome.cells["action"] = ("", f"cancel sent {when}.")
                 return
-            outcome.result = "CANCEL_REFUSED"
-            outcome.errors = [f"Infobip did not cancel it: {refusal}"]
+            outcome.result = Result.CANCEL_REFUSED
+            outcome.errors = [Problem(f"Infobip did not cancel it: {refusal}", "action")]
+            outcome.cells["action"] = ("", f"cancel refused {when}: {refusal}. Not sent again.")
             return
         # [inferred] CANCELED, perhaps through CANCEL_REQUESTED: recorded as the latter,
         # which is not final, so that `status` asks Infobip what it became.
-        outcome.result, outcome.request_status = "CANCELLED", "CANCEL_REQUESTED"
+        outcome.result, outcome.request_status = Result.CANCELLED, "CANCEL_REQUESTED"
+        outcome.feedback, outcome.days_until_rejection = [], None
+        outcome.cells["action"] = ("", f"cancel sent {when}.")
         self.journal.observe(candidate.request_id, "CANCEL_REQUESTED", at=datetime.now(UTC))
 
     async def _listed_now(self, request_id: str) -> dict[str, Any] | None:
@@ -186,73 +314,63 @@ class Sender:
         *,
         dry_run: bool,
     ) -> None:
-        if candidate.action:
-            outcome.result = "INVALID"
-            outcome.errors = [
-                f"action: {candidate.action!r} is not known; the only action is cancel"
-            ]
-            return
-        edited = self._edited(candidate, item, entry)
-        if edited is None:
-            outcome.result = "ALREADY_SUBMITTED"
+        held = _held(item, entry)
+        if held is None:
+            outcome.result = Result.ALREADY_SUBMITTED
             outcome.warnings.append(
-                "requestId: not in this journal nor in Infobip's list: edits cannot be told"
-                " apart, so none is sent"
+                Problem(
+                    "not in this journal nor in Infobip's list: edits cannot be told apart,"
+                    " so none is sent",
+                    "requestId",
+                )
             )
             return
+        edited = self._edited(candidate, held)
         if not edited:
-            outcome.result = "ALREADY_SUBMITTED"
+            outcome.result = Result.ALREADY_SUBMITTED
             return
-        if outcome.request_status not in status.ACTION_NEEDED:
-            outcome.result = "UPDATE_REFUSED"
-            outcome.errors = [
-                f"edited, but the request is {outcome.request_status or 'in an unknown status'}:"
-                " Infobip takes changes only when it asks for them (UPDATE_REQUESTED);"
-                " not sent. Run `status` to see where it stands"
-            ]
+        if outcome.request_status not in ASKING:
+            why = (
+                f"the request is {outcome.request_status or 'in an unknown status'}, and"
+                " Infobip takes changes only when it asks for them (UPDATE_REQUESTED)"
+            )
+            _refused(candidate, outcome, held, edited, why)
             return
         if dry_run:
-            outcome.result = "VALID"
-            outcome.warnings.append("edited: `run` sends it to Infobip as an update")
+            outcome.result = Result.VALID
+            outcome.warnings.append(Problem("edited: `run` sends it to Infobip as an update"))
             return
         try:
             body = await self._with_new_documents(candidate, outcome)
         except Refusal as refusal:
-            outcome.result = "UPDATE_REFUSED"
-            outcome.errors = [f"document upload refused: {refusal}"]
+            outcome.result = Result.UPDATE_REFUSED
+            outcome.errors = [Problem(f"document upload refused: {refusal}")]
             return
         try:
             answer = await self.api.update(candidate.request_id, body["requirements"])
         except Refusal as refusal:
             now = await self._listed_now(candidate.request_id)  # a retried PATCH that took?
-            took = now is not None and now.get("status") not in status.ACTION_NEEDED
+            took = now is not None and now.get("status") not in ASKING
             if not (took and now is not None and reconcile.matches_requirements(body, now)):
-                outcome.result = "UPDATE_REFUSED"
-                outcome.errors = [f"Infobip refused the update: {refusal}"]
+                _refused(candidate, outcome, held, edited, f"Infobip refused it ({refusal})")
                 return
             answer = now
-        outcome.result = "UPDATED"
+        outcome.result = Result.UPDATED
         outcome.request_status = str(answer.get("status") or "")
-        outcome.feedback = outcome.days_until_rejection = ""
+        outcome.feedback, outcome.days_until_rejection = [], None
         if entry is not None:
             self.journal.updated(entry.key, candidate.content(), body, answer.get("status"))
 
-    def _edited(
-        self, candidate: Candidate, item: Mapping[str, Any] | None, entry: Entry | None
-    ) -> bool | None:
-        """Whether the row's requirements differ from what Infobip holds (as listed), else
-        from what the journal last sent; None when neither is known."""
-        if item is not None:
-            requirements = candidate.body()["requirements"]
-            for filled in requirements:
-                values = filled["value"] if isinstance(filled["value"], list) else [filled["value"]]
-                ids = [self._known_id(v) for v in values]
-                filled["value"] = ids if isinstance(filled["value"], list) else ids[0]
-            listed = reconcile.comparable(item.get("requirements"))
-            return reconcile.comparable(requirements) != listed
-        if entry is not None:
-            return candidate.content() != entry.content
-        return None
+    def _edited(self, candidate: Candidate, held: Sequence[Mapping[str, Any]]) -> list[str]:
+        """The requirement keys whose values in the row differ from what Infobip holds
+        (files compared by the documentIds they were uploaded as)."""
+        requirements = candidate.body()["requirements"]
+        for filled in requirements:
+            values = filled["value"] if isinstance(filled["value"], list) else [filled["value"]]
+            ids = [self._known_id(v) for v in values]
+            filled["value"] = ids if isinstance(filled["value"], list) else ids[0]
+        mine, theirs = reconcile.comparable(requirements), reconcile.comparable(held)
+        return [key for key in dict.fromkeys([*mine, *theirs]) if mine.get(key) != theirs.get(key)]
 
     def _known_id(self, value: Any) -> Any:
         """A file by the documentId it was uploaded as, or as new (never equal to an id)."""
@@ -293,13 +411,13 @@ class Sender:
                     tasks.create_task(self._worker(queue))
         except* (ApiError, JournalError) as group:
             stopped = str(group.exceptions[0])
-        not_sent(self.outcomes, [c for c, _ in rows], f"the run stopped ({stopped})")
+        not_sent([c for c, _ in rows], f"the run stopped ({stopped})")
         return stopped
 
     async def _worker(self, queue: asyncio.Queue[tuple[Candidate, str]]) -> None:
         while not queue.empty():
             candidate, key = queue.get_nowait()
-            await self._send(candidate, key, self.outcomes[id(candidate)])
+            await self._send(candidate, key, candidate.outcome)
             self.progress.advance("requests submitted")
 
     async def _upload(self, document: LocalDocument) -> str | Refusal:
@@ -324,11 +442,11 @@ class Sender:
             body = await self._with_document_ids(candidate, outcome)
         except Refusal as refusal:
             message = f"document upload refused: {refusal}"
-            outcome.result, outcome.errors = "FAILED", [message]
+            outcome.result, outcome.errors = Result.FAILED, [Problem(message)]
             self.journal.failed(key, refusal.code, message)
             return
         for attempt in (1, 2):
-            sent_at = await self._submit(key, body, outcome)
+            sent_at = await self._submit(candidate, key, body, outcome)
             if sent_at is None:
                 return  # answered: SUBMITTED, DEFERRED or FAILED
             try:
@@ -346,7 +464,9 @@ class Sender:
                 logger.info("%s: not stored by Infobip after no answer; sending it once more", key)
         self._uncertain(key, outcome, "twice, and neither is in Infobip's list yet")
 
-    async def _submit(self, key: str, body: dict[str, Any], outcome: Outcome) -> datetime | None:
+    async def _submit(
+        self, candidate: Candidate, key: str, body: dict[str, Any], outcome: Outcome
+    ) -> datetime | None:
         """POST the row once (429s waited out). Returns when it was sent if its outcome is
         unknown, else None with the answer recorded."""
         sent: list[datetime] = []
@@ -359,15 +479,23 @@ class Sender:
         try:
             request_id = await self.api.submit(body, sending=sending)
         except Refusal as refusal:
-            deferred = refusal.code in DEFERRING
-            outcome.result, outcome.errors = "DEFERRED" if deferred else "FAILED", [str(refusal)]
-            record = self.journal.deferred if deferred else self.journal.failed
-            record(key, refusal.code, str(refusal))
+            if refusal.code in DEFERRING:
+                why = (
+                    f"not sent: Infobip refused it, as {candidate.country} already has as many"
+                    f" pending alphanumeric requests as it allows ({refusal.code})"
+                )
+                _defer(outcome, str(candidate.country), why)
+                self.journal.deferred(key, refusal.code, str(refusal))
+            else:
+                outcome.result, outcome.errors = Result.FAILED, _refusal_problems(refusal)
+                self.journal.failed(key, refusal.code, str(refusal))
             return None
         except SubmitUnknown as exc:
             # UNCERTAIN until the list says otherwise, should the run stop meanwhile.
-            outcome.result = "UNCERTAIN"
-            outcome.errors = [f"no answer to the submit ({exc}); being looked for at Infobip"]
+            outcome.result = Result.UNCERTAIN
+            outcome.errors = [
+                Problem(f"no answer to the submit ({exc}); being looked for at Infobip")
+            ]
             return sent[0]
         except ApiError as exc:  # unreachable or refused before anything was stored
             if sent:
@@ -375,20 +503,17 @@ class Sender:
             raise
         except asyncio.CancelledError:
             if sent:  # it may have been stored: the journal keeps it SUBMITTING
-                outcome.result = "UNCERTAIN"
+                outcome.result = Result.UNCERTAIN
                 outcome.errors = [
-                    "the run stopped while this request was being sent; the next run"
-                    " checks with Infobip whether it was stored"
+                    Problem(
+                        "the run stopped while this request was being sent; the next run"
+                        " checks with Infobip whether it was stored"
+                    )
                 ]
             raise
         self.journal.submitted(key, request_id)
         self._claimed.add(request_id)
-        outcome.result, outcome.request_id, outcome.request_status = (
-            "SUBMITTED",
-            request_id,
-            "PENDING",
-        )
-        outcome.submitted_at = shown(sent[0])
+        _submitted(outcome, request_id, "PENDING", sent[0])
         return None
 
     async def _find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
@@ -405,18 +530,19 @@ class Sender:
         self._claimed.add(request_id)
         logger.info("%s: found at Infobip as %s after no answer", key, request_id)
         if outcome is not None:
-            outcome.result, outcome.request_id = "SUBMITTED", request_id
-            outcome.request_status = str(item.get("status") or "")
-            outcome.submitted_at = shown(reconcile.requested(item))
-            outcome.errors = []
+            _submitted(
+                outcome, request_id, str(item.get("status") or ""), reconcile.requested(item)
+            )
 
     def _uncertain(self, key: str, outcome: Outcome, why: str) -> None:
         reason = f"sent with no answer {why}; it may have been stored"
         self.journal.uncertain(key, reason)
-        outcome.result = "UNCERTAIN"
+        outcome.result = Result.UNCERTAIN
         outcome.errors = [
-            f"{reason}. Not sent again: the next run looks for it in Infobip's list;"
-            " with --resubmit-uncertain it sends it again if it is still not there"
+            Problem(
+                f"{reason}. Not sent again: the next run looks for it in Infobip's list;"
+                " with --resubmit-uncertain it sends it again if it is still not there"
+            )
         ]
 
     async def _with_document_ids(self, candidate: Candidate, outcome: Outcome) -> dict[str, Any]:
@@ -442,32 +568,147 @@ class Sender:
         return found
 
 
-def not_sent(outcomes: Mapping[int, Outcome], rows: list[Candidate], reason: str) -> None:
+def not_sent(rows: Iterable[Candidate], reason: str) -> None:
     """Rows the run did not get to are FAILED, saying why; a row carrying a requestId
     (a results sheet fed back in) exists at Infobip whatever happened, and says so."""
     for candidate in rows:
-        outcome = outcomes[id(candidate)]
-        if outcome.result:
+        outcome = candidate.outcome
+        if outcome.result is not None:
             continue
-        if candidate.request_id:
-            outcome.result = "ALREADY_SUBMITTED"
-            outcome.errors.append(f"not followed up: {reason}")
+        if candidate.request_id and not outcome.replaces:
+            outcome.result = Result.ALREADY_SUBMITTED
+            outcome.errors.append(Problem(f"not followed up: {reason}"))
         else:
-            outcome.result = "FAILED"
-            outcome.errors.append(f"not sent: {reason}")
+            outcome.result, outcome.stopped = Result.FAILED, True
+            outcome.errors.append(Problem(f"not sent: {reason}"))
 
 
-def _conflict(candidate: Candidate, entry: Entry) -> str:
-    what = f"requestId {entry.request_id}" if entry.request_id else "a request"
+def _submitted(outcome: Outcome, request_id: str, status: str, when: datetime | None) -> None:
+    """A row Infobip now has a request for; a resubmit that took is cleared from the row."""
+    outcome.result, outcome.request_id, outcome.request_status = (
+        Result.SUBMITTED,
+        request_id,
+        status,
+    )
+    outcome.submitted_at, outcome.errors = shown(when), []
+    outcome.note = outcome.numbers = ""
+    if outcome.replaces:
+        day = shown(datetime.now(UTC))[:10]
+        outcome.cells["action"] = ("", f"resubmit done {day}: replaces {outcome.replaces}.")
+
+
+def _show(
+    outcome: Outcome,
+    request_id: str,
+    entry: Entry | None,
+    item: Mapping[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Show where a followed-up row's request stands: as the journal has it, else as
+    Infobip's list shows it."""
+    outcome.request_id = request_id
+    if entry is not None:
+        outcome.known(entry)
+        outcome.key = entry.key
+    elif item is not None:
+        view = status.listed_outcome(item, now)
+        outcome.request_status, outcome.feedback = view.request_status, view.feedback
+        outcome.note, outcome.numbers = view.note, view.numbers
+
+
+def _moved_on(candidate: Candidate, replaced: Entry, known: Mapping[str, Entry]) -> None:
+    """A row showing a request that was since sent again (an older copy of the sheet):
+    it now shows the request that replaced it, and its action is not repeated."""
+    outcome, entry = candidate.outcome, known.get(str(replaced.request_id), replaced)
+    outcome.result, outcome.key = Result.ALREADY_SUBMITTED, entry.key
+    outcome.known(entry)
+    text = f"{candidate.request_id} was sent again as {entry.request_id}; the row shows that one"
+    outcome.warnings.append(Problem(text, "requestId"))
+    if candidate.action:
+        outcome.cells["action"] = ("", f"{candidate.action}: not repeated ({text}).")
+
+
+def _held(
+    item: Mapping[str, Any] | None, entry: Entry | None
+) -> Sequence[Mapping[str, Any]] | None:
+    """The requirements Infobip holds for a request: as listed, else as last sent."""
+    if item is not None:
+        return list(item.get("requirements") or [])
+    if entry is not None and entry.body is not None:
+        return list(entry.body.get("requirements") or [])
+    return None
+
+
+def _refused(
+    candidate: Candidate,
+    outcome: Outcome,
+    held: Sequence[Mapping[str, Any]],
+    edited: Sequence[str],
+    why: str,
+) -> None:
+    """An edit not sent: said once, and the edited cells put back to what Infobip holds
+    (each with a note of what was typed), so that the next run does not repeat it."""
+    outcome.result = Result.UPDATE_REFUSED
+    outcome.errors = [Problem(f"edited ({', '.join(edited)}) but not sent: {why}")]
+    values = {str(item.get("key")): item.get("value") for item in held}
+    layout = candidate.standard.layout
+    for key in edited:
+        index, header = layout.values.get(normalise(key), (None, key))
+        if index is None:
+            continue
+        typed = candidate.row.cells[index]
+        now = _cell(values.get(key))
+        outcome.cells[header] = (now, f"You wrote {typed!r}; not sent: {why}. Infobip holds this.")
+
+
+def _cell(value: Any) -> str:
+    """A requirement value as a cell holds it: lists separated by `;`."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    return str(value)
+
+
+def _defer(outcome: Outcome, country: str, why: str) -> None:
+    outcome.result, outcome.deferred_by = Result.DEFERRED, country
+    outcome.errors = [Problem(why)]
+
+
+def _capped(cap: int, country: str, pending: int) -> str:
     return (
-        f"reference {candidate.reference!r} was already sent on {shown(entry.sent_at)} as"
-        f" {what} with different content ({entry.source}); not sent. To ask for something"
-        " new, give this row a new reference"
+        f"not sent: Infobip allows {cap} pending alphanumeric requests per country, and"
+        f" {country} has {pending} pending; the next run sends it once one of them is decided"
     )
 
 
-def _unsettled(entry: Entry) -> str:
-    return (
+def _refusal_problems(refusal: Refusal) -> list[Problem]:
+    """Infobip's refusal, each violation of a requirement on that requirement's cell."""
+    problems = [Problem(f"Infobip refused it: {refusal.code}: {refusal.description}".rstrip(": "))]
+    for prop, text in refusal.violations:
+        key = prop.removeprefix("requirements.") if prop.startswith("requirements.") else None
+        problems.append(Problem(text, key) if key else Problem(f"{prop}: {text}" if prop else text))
+    return problems
+
+
+def _redone(earlier: str, entry: Entry) -> Problem:
+    return Problem(
+        f"{earlier} was already sent again as {entry.request_id}; not sent again", "action"
+    )
+
+
+def _conflict(candidate: Candidate, entry: Entry) -> Problem:
+    what = f"requestId {entry.request_id}" if entry.request_id else "a request"
+    return Problem(
+        f"{candidate.reference!r} was already sent on {shown(entry.sent_at)} as"
+        f" {what} with different content ({entry.source}); not sent. To ask for something"
+        " new, give this row a new reference",
+        "reference",
+    )
+
+
+def _unsettled(entry: Entry) -> Problem:
+    return Problem(
         f"an earlier run sent this on {shown(entry.sent_at)} without an answer and it is not"
         " settled yet; not sent again (each run looks for it in Infobip's list;"
         " --resubmit-uncertain sends it again if it is still not there)"

@@ -298,6 +298,9 @@ class Batch:
         """`resource-batch run ARGS` (or the command ARGS starts with), in-process."""
         commands = ("run", "validate", "status", "template", "webhook")
         command = list(args) if args and args[0] in commands else ["run", *args]
+        if command[0] in ("run", "validate") and "--alpha-pending-cap" not in command:
+            # The client foresees the same cap on pending requests the sandbox keeps.
+            command += ["--alpha-pending-cap", str(self.api.sandbox.config.alpha_pending_cap)]
         if fast:
             command += FAST
             if command[0] == "run":  # a lost submit is looked for at once, not after 30 s

@@ -68,6 +68,7 @@ def start(api, path: Path, state: Path, rates: list[str] = RATES) -> subprocess.
         "RESOURCE_BATCH_STATE_DIR": str(state),
     }
     command = [sys.executable, "-m", "batch", "run", str(path), *rates, "--quiet"]
+    command += ["--alpha-pending-cap", str(api.sandbox.config.alpha_pending_cap)]
     command += ["--reconcile-grace", "0.3", "--config", str(state.parent / "config.toml")]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from batch.status import ACTION_NEEDED
+from batch.outcome import ASKING as ACTION_NEEDED
 from tests.conftest import Batch
 from tests.test_run import DOC, hr_alpha, toll_free
 
@@ -21,6 +21,10 @@ SENDERS = [f"Acme{i:02d}" for i in range(16)]
 
 
 def results_path(path: Path) -> Path:
+    """Where `run` writes its results: beside the input, and a results sheet's own results
+    are that sheet again."""
+    if path.stem.endswith(".results"):
+        return path
     return path.with_name(f"{path.stem}.results.csv")
 
 
@@ -104,15 +108,16 @@ def test_status_writes_statuses_feedback_and_numbers_into_the_sheet(busy, tmp_pa
     batch = busy(tmp_path)
     path, _, first = asked(batch, [toll_free("2")])
     results = results_path(path)
-    assert status(batch, str(results)).exit_code == 0
+    assert status(batch, str(results)).exit_code == 1, "a request asks for changes"
     assert_shown(batch, results)
     assert any(r["feedback"] for r in batch.results(results)), "some request was asked to change"
     assert advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=2000, step=24)
-    assert status(batch, str(results)).exit_code == 0
+    rejected = any(r["status"] == "REJECTED" for r in batch.api.stored())
+    assert status(batch, str(results)).exit_code == (1 if rejected else 0)
     after = assert_shown(batch, results)
     assert [r["result"] for r in after] == [r["result"] for r in first], "results are kept"
     calls = list_calls(batch)
-    assert status(batch, str(results)).exit_code == 0
+    assert status(batch, str(results)).exit_code == (1 if rejected else 0)
     assert list_calls(batch) == calls, "final requests are not asked again"
 
 
@@ -134,13 +139,20 @@ def assert_shown(batch: Batch, results: Path) -> list[dict[str, str]]:
     return after
 
 
+def needs_you(batch: Batch) -> int:
+    """The exit code a run or `status` gives while the sandbox holds these requests: 1
+    while any asks for changes or was rejected (a person must act), else 0."""
+    statuses = {r["status"] for r in batch.api.stored()}
+    return 1 if statuses & (ACTION_NEEDED | {"REJECTED"}) else 0
+
+
 def test_an_edited_row_in_update_requested_is_sent_as_an_update(busy, tmp_path) -> None:
     """The team fixes a flagged cell in the results sheet and runs it: the request is
     PATCHed with its full requirement set and moves on; untouched rows are not sent."""
     batch = busy(tmp_path)
     path, _, _ = asked(batch)
     results = results_path(path)
-    assert status(batch, str(results)).exit_code == 0
+    assert status(batch, str(results)).exit_code == 1
     rows = batch.results(results)
     flagged = next(r for r in rows if r["requestStatus"] in ACTION_NEEDED)
     flagged["vatNumber"] = "HR98765432109"
@@ -158,7 +170,7 @@ def test_an_edited_row_in_update_requested_is_sent_as_an_update(busy, tmp_path) 
     assert values["vatNumber"] == "HR98765432109"
     assert len(values) == len(hr_alpha_keys()), "the full requirement set was sent"
     assert request["status"] not in ACTION_NEEDED
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == needs_you(batch), result.output
 
 
 def test_an_updated_row_is_still_known_by_what_it_asked_before_and_after(busy, tmp_path) -> None:
@@ -168,22 +180,22 @@ def test_an_updated_row_is_still_known_by_what_it_asked_before_and_after(busy, t
     batch = busy(tmp_path)
     path, original, _ = asked(batch)
     results = results_path(path)
-    assert status(batch, str(results)).exit_code == 0
+    assert status(batch, str(results)).exit_code == 1
     rows = batch.results(results)
     flagged = next(r for r in rows if r["requestStatus"] in ACTION_NEEDED)
     flagged["vatNumber"] = "HR98765432109"
     write(results, rows)
-    assert batch.run(str(results)).exit_code == 0
+    assert batch.run(str(results)).exit_code == needs_you(batch)
     stored = len(batch.api.stored())
     again = batch.run(str(path))  # the original sheet
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == needs_you(batch), again.output
     corrected = [
         {**row, "vatNumber": "HR98765432109"} if row["senderName"] == flagged["senderName"] else row
         for row in original
     ]
     export = batch.folder / "export.csv"
     write(export, corrected)
-    assert batch.run(str(export)).exit_code == 0
+    assert batch.run(str(export)).exit_code == needs_you(batch)
     for shown in (results_path(path), results_path(export)):
         by_sender = {r["senderName"]: r for r in batch.results(shown)}
         assert {r["result"] for r in by_sender.values()} == {"ALREADY_SUBMITTED"}, shown

@@ -3,6 +3,7 @@ loopback HTTP, a results sheet out."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -140,7 +141,7 @@ def test_validate_sends_nothing(batch) -> None:
             {"companyName": "A" * 101}, "companyName", "at most 100 allowed", id="max-length"
         ),
         pytest.param(
-            {"vatNumber": "HR1"}, "vatNumber", "does not have the expected format", id="pattern"
+            {"vatNumber": "HR1"}, "vatNumber", "VAT registration number (format", id="pattern"
         ),
         pytest.param({"useCase": "Spam"}, "useCase", "is not one of", id="options"),
         pytest.param(
@@ -264,8 +265,9 @@ def test_unknown_columns_are_warned_and_not_sent(batch) -> None:
     result = batch.run(str(path))
     assert result.exit_code == 0, result.output
     alpha, number = batch.results(path.with_name("requests.results.csv"))
-    assert (
-        alpha["result"] == "SUBMITTED" and "favouriteColour: not a requirement" in alpha["warnings"]
+    assert alpha["result"] == "SUBMITTED"
+    assert "favouriteColour: Infobip does not ask for it for alphanumeric registrations in HR" in (
+        alpha["warnings"]
     )
     assert "senderName: not used for a number purchase" in number["warnings"]
     for stored in batch.api.stored():
@@ -273,29 +275,67 @@ def test_unknown_columns_are_warned_and_not_sent(batch) -> None:
 
 
 def test_duplicates(batch) -> None:
-    """Two rows asking for the same thing: the later is DUPLICATE and not sent."""
+    """Two rows asking for the same thing: the later is DUPLICATE and not sent; its next
+    step names the row it repeats."""
     path = batch.csv([toll_free(), toll_free(), toll_free(quantity="3")])
     result = batch.run(str(path))
     assert result.exit_code == 0, result.output
     rows = batch.results(path.with_name("requests.results.csv"))
     assert [r["result"] for r in rows] == ["SUBMITTED", "DUPLICATE", "SUBMITTED"]
-    assert "row 2" in rows[1]["errors"]
+    assert "row 2" in rows[1]["nextStep"] and "row 2" in rows[1]["warnings"]
     assert len(batch.api.stored()) == 2
 
 
+def test_numbers_with_their_own_references_are_bought_twice(batch) -> None:
+    """Number rows asking for the same with different references are two purchases (a row
+    is known by its reference); the same sender twice in a country stays one request,
+    whatever the references, as Infobip registers a sender once per country."""
+    batch.document(DOC)
+    rows = [
+        toll_free(reference="BUY-1"),
+        toll_free(reference="BUY-2"),
+        hr_alpha("AcmeHR", reference="SEND-1"),
+        hr_alpha("ACMEHR", reference="SEND-2"),
+    ]
+    path = batch.csv(rows)
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    shown = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in shown] == ["SUBMITTED", "SUBMITTED", "SUBMITTED", "DUPLICATE"]
+    assert "once per country" in shown[3]["warnings"]
+    assert len(batch.api.stored()) == 3
+
+
 def test_pending_cap_defers(batch) -> None:
-    """Past Infobip's pending cap for alphanumeric senders, rows are DEFERRED, not FAILED."""
+    """Past Infobip's pending cap for alphanumeric senders, rows are DEFERRED, not FAILED:
+    the first rows of the sheet are sent, the rest are held back without a call."""
     batch.document(DOC)
     path = batch.csv([hr_alpha(f"Acme{i}") for i in range(3)])
     result = batch.run(str(path))
     assert result.exit_code == 1
     rows = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in rows] == ["SUBMITTED", "SUBMITTED", "DEFERRED"]
+    assert "HR" in rows[2]["errors"] and "pending" in rows[2]["errors"]
+    assert "next run" in rows[2]["errors"] and "not sent" in rows[2]["errors"]
+    assert batch.api.calls().get(("submit-resource-request", 400)) is None, "foreseen, not sent"
+
+
+def test_a_cap_refusal_from_infobip_defers_too(batch) -> None:
+    """When Infobip's cap refuses a submit the client did not foresee (its cap set
+    higher), the row is DEFERRED with Infobip's code, and the next run sends it."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(f"Acme{i}") for i in range(3)])
+    result = batch.run(str(path), "--alpha-pending-cap", "5")
+    assert result.exit_code == 1
+    rows = batch.results(path.with_name("requests.results.csv"))
     assert sorted(r["result"] for r in rows) == ["DEFERRED", "SUBMITTED", "SUBMITTED"]
-    assert "RR-ALPHA-SS-LIMIT400" in next(r["errors"] for r in rows if r["result"] == "DEFERRED")
+    deferred = next(r for r in rows if r["result"] == "DEFERRED")
+    assert "RR-ALPHA-SS-LIMIT400" in deferred["errors"] and "HR" in deferred["errors"]
 
 
 def test_results_keep_every_row_and_column(batch) -> None:
-    """Results keep the input's columns in order and its blank rows, then the result columns."""
+    """Results put the result columns first, then keep the input's columns in order and
+    its blank rows, with the delimiter the input used."""
     path = batch.folder / "requests.csv"
     path.write_text(
         "Reference;Type;Country Code;Number Type;Capabilities;Quantity;Notes\n"
@@ -308,8 +348,24 @@ def test_results_keep_every_row_and_column(batch) -> None:
     result = batch.run(str(path))
     assert result.exit_code == 0, result.output
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before, "the input is never modified"
-    rows = batch.results(path.with_name("requests.results.csv"))
+    results = path.with_name("requests.results.csv")
+    with results.open(newline="", encoding="utf-8-sig") as file:
+        rows = list(csv.DictReader(file, delimiter=";"))
     assert list(rows[0]) == [
+        "result",
+        "nextStep",
+        "errors",
+        "requestId",
+        "requestStatus",
+        "feedback",
+        "daysUntilRejection",
+        "note",
+        "warnings",
+        "numbers",
+        "documentIds",
+        "submittedAt",
+        "updatedAt",
+        "history",
         "Reference",
         "Type",
         "Country Code",
@@ -317,18 +373,6 @@ def test_results_keep_every_row_and_column(batch) -> None:
         "Capabilities",
         "Quantity",
         "Notes",
-        "result",
-        "requestId",
-        "requestStatus",
-        "errors",
-        "warnings",
-        "documentIds",
-        "submittedAt",
-        "feedback",
-        "note",
-        "numbers",
-        "daysUntilRejection",
-        "updatedAt",
     ]
     assert [r["Reference"] for r in rows] == ["R1", "", "R2"]
     assert [r["result"] for r in rows] == ["SUBMITTED", "", "SUBMITTED"]
@@ -336,7 +380,9 @@ def test_results_keep_every_row_and_column(batch) -> None:
 
 
 def test_xlsx_in_xlsx_out(batch) -> None:
-    """An .xlsx input gives an .xlsx results workbook: frozen header, filter, Summary sheet."""
+    """An .xlsx input gives an .xlsx results workbook: result columns first, a `type`
+    column where the sheet name gave it, numbers as numbers; frozen header, filter,
+    Summary and Guide sheets."""
     path = batch.folder / "requests.xlsx"
     book = openpyxl.Workbook()
     sheet = book.active
@@ -347,12 +393,15 @@ def test_xlsx_in_xlsx_out(batch) -> None:
     result = batch.run(str(path))
     assert result.exit_code == 0, result.output
     out = openpyxl.load_workbook(path.with_name("requests.results.xlsx"))
-    assert out.sheetnames == ["NUMBER_PURCHASE", "Summary"]
+    assert out.sheetnames == ["NUMBER_PURCHASE", "Summary", "Guide"]
     results = out["NUMBER_PURCHASE"]
-    assert results.freeze_panes == "A2" and results.auto_filter.ref
+    assert results.freeze_panes == "B2" and results.auto_filter.ref
     header = [c.value for c in results[1]]
-    assert header[4:6] == ["result", "requestId"]
-    assert results.cell(2, 5).value == "SUBMITTED"
+    assert header[:4] == ["result", "nextStep", "errors", "requestId"]
+    assert header[14:] == ["type", "countryCode", "numberType", "capabilities", "quantity"]
+    values = [c.value for c in results[2]]
+    assert values[0] == "SUBMITTED" and values[14] == "NUMBER_PURCHASE"
+    assert values[18] == 2, "a number stays a number"
     summary = [[c.value for c in row] for row in out["Summary"].iter_rows()]
     assert ["SUBMITTED", 1] in summary
 

@@ -1,0 +1,296 @@
+"""The results sheet, laid out for the person who reads it and edits it next.
+
+Each input sheet comes back with the result columns first (what happened, what to do
+next, what is wrong, the request and where it stands), then the input's own columns in
+their order, with a `type` column (so that a CSV save keeps each row's type) and every
+requirement column of the sheet's offers (a missing one is added, to be filled in). The
+bad cells are coloured and carry a note saying what is wrong; the cells Infobip asks to
+change too. Where the requirements of the rows are known, the header notes, dropdowns and
+checks of a template are put back, and a Guide sheet lists the requirements, so that a
+results sheet is as good to edit as the template it came from. A Summary sheet counts
+rows by what they need next, by result and by request status, and says what ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from batch import columns as cols
+from batch import rows
+from batch.outcome import ASKING, RESULT_COLUMNS, Need, Problem, Result, feedback_line
+from batch.requirements import Offer
+from batch.rows import STANDARD, Candidate, Requirement, offer_words
+from batch.sheets import Sheet, normalise, write_results
+from batch.workbook import Column, Guide, Mark, Table
+
+ERROR, WARNING, CHANGED = "FFC7CE", "FFEB9C", "FFEB9C"
+GUIDE_HEADERS = (
+    "for",
+    "key",
+    "name",
+    "type",
+    "required",
+    "multiple values",
+    "rules",
+    "description",
+    "attachment",
+)
+_RESULT_NAMES = frozenset(normalise(name) for name in RESULT_COLUMNS)
+_STANDARD = {normalise(name): name for name in (*STANDARD, "action")}
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What the results file says, counted: by result, by what the rows need next, and
+    by request status."""
+
+    path: Path
+    results: Counter[str]
+    needs: Counter[Need]
+    statuses: Counter[str]
+
+
+def write(
+    path: Path,
+    sheets: Sequence[Sheet],
+    candidates: Sequence[Candidate],
+    offers: Mapping[str, Offer],
+    *,
+    facts: Sequence[tuple[str, object]] = (),
+    timings: Mapping[str, float] | None = None,
+    attachments: Mapping[str, str] | None = None,
+    changes: Sequence[str] = (),
+) -> Written:
+    """Write the results of `candidates` (the rows of `sheets`) to `path`, atomically.
+
+    Args:
+        offers: the requirements each lookup returned, by lookup key.
+        facts: what ran, for the Summary: (label, value) pairs.
+        timings: seconds per stage, for the Summary.
+        attachments: per requirement key, the text of the input Guide's attachment
+            cell (a template's downloaded form), kept in the new Guide.
+        changes: how Infobip's requirements changed since the input was made.
+
+    Raises:
+        ConfigError: the file cannot be written.
+    """
+    by_sheet: dict[str | None, dict[int, Candidate]] = defaultdict(dict)
+    for candidate in candidates:
+        by_sheet[candidate.row.sheet][candidate.row.number] = candidate
+    tables = [table(sheet, by_sheet[sheet.name], offers) for sheet in sheets]
+    used = {c.standard.lookup_key for c in candidates if c.standard.lookup_key in offers}
+    chosen = {key: offers[key] for key in offers if key in used}
+    outcomes = [c.outcome for c in candidates]
+    written = Written(
+        path,
+        Counter(str(o.result) for o in outcomes if o.result),
+        Counter(o.need for o in outcomes),
+        Counter(o.request_status for o in outcomes if o.request_status),
+    )
+    summary = _summary(written, candidates, facts, timings or {}, changes)
+    write_results(path, tables, guide=guide(chosen, attachments or {}), summary=summary)
+    return written
+
+
+def table(sheet: Sheet, found: Mapping[int, Candidate], offers: Mapping[str, Offer]) -> Table:
+    """One input sheet as its results sheet: result columns, then the input's columns
+    (and the ones it lacks), each cell marked where something is wrong with it."""
+    kinds = sorted({c.type for c in found.values() if c.type}) or list(rows.TYPES)
+    specs = _requirements(found.values(), offers)
+    headers = [normalise(h) for h in sheet.headers]
+    kept = [i for i, name in enumerate(headers) if name not in _RESULT_NAMES]
+    has_type = "type" in {headers[i] for i in kept}
+    present = {headers[i] for i in kept}
+    added = [key for key, found_specs in specs.items() if normalise(key) not in present]
+    columns = [cols.outcome_column(name) for name in RESULT_COLUMNS]
+    if not has_type:
+        columns.append(cols.type_column(kinds))
+    for index in kept:
+        columns.append(_input_column(sheet.headers[index], kinds, specs))
+    columns += [cols.requirement_column(specs[key][0]) for key in added]
+    where = {normalise(column.header): i for i, column in enumerate(columns)}
+    result = Table(sheet.name, columns, [], coloured=2, delimiter=sheet.delimiter)
+    start = len(RESULT_COLUMNS)
+    type_at = None if has_type else start
+    width = len(columns)
+    for row in sheet.rows:
+        while len(result.rows) < row.number - 2:  # row N of the results is row N of the input
+            result.rows.append([None] * width)
+        candidate = found.get(row.number)
+        cells: list[Any] = [row.cells[i] for i in kept] + [""] * len(added)
+        if type_at is not None:
+            cells.insert(0, "")
+        values: list[Any] = [None] * start + cells
+        if candidate is not None:
+            _fill(result, len(result.rows), values, candidate, where, type_at)
+        result.rows.append(values)
+    return result
+
+
+def _input_column(header: str, kinds: list[str], specs: Mapping[str, list[Requirement]]) -> Column:
+    """An input column as written back: standard columns and requirement columns with
+    their notes and checks, anything else as it is."""
+    name = normalise(header)
+    if name in _STANDARD:
+        return dataclasses.replace(cols.standard_column(_STANDARD[name], kinds), header=header)
+    found = next((found for key, found in specs.items() if normalise(key) == name), None)
+    if found is None:
+        return Column(header)
+    if any(requirement != found[0] for requirement in found[1:]):
+        note = f"{header}\nIts rules differ between the offers of this sheet: see the Guide sheet."
+        return Column(header, note, kind="text")
+    return cols.requirement_column(found[0], header)
+
+
+def _requirements(candidates: Any, offers: Mapping[str, Offer]) -> dict[str, list[Requirement]]:
+    """The requirements of the rows' offers, by key, in the order the offers list them."""
+    found: dict[str, list[Requirement]] = {}
+    for key in dict.fromkeys(c.standard.lookup_key for c in candidates):
+        offer = offers.get(key) if key else None
+        if offer is None or offer.refusal is not None:
+            continue
+        for requirement in rows.prepare(offer.requirements):
+            found.setdefault(requirement.key, []).append(requirement)
+    return found
+
+
+def _fill(
+    table: Table,
+    number: int,
+    values: list[Any],
+    candidate: Candidate,
+    where: Mapping[str, int],
+    type_at: int | None,
+) -> None:
+    """A row's result columns, its type, its changed cells and its marks."""
+    outcome = candidate.outcome
+    shown = outcome.columns()
+    for position, name in enumerate(RESULT_COLUMNS):
+        values[position] = shown[name]
+    start = len(RESULT_COLUMNS)
+    if type_at is not None:
+        values[type_at] = candidate.type or ""
+    elif candidate.type and not values[where["type"]]:
+        values[where["type"]] = candidate.type  # given by the sheet's name: said in the row
+    table.colours[number] = outcome.need.colour
+    notes: dict[int, tuple[str, list[str]]] = {}
+    for header, (text, note) in outcome.cells.items():
+        index = where.get(normalise(header))
+        if index is not None and index >= start:
+            values[index] = text
+            _add(notes, index, CHANGED, note)
+    for problems, colour in ((outcome.errors, ERROR), (outcome.warnings, WARNING)):
+        for problem in problems:
+            index = _column_of(problem, where)
+            if index is not None and index >= start:
+                _add(notes, index, colour, problem.text)
+    if outcome.request_status in ASKING:
+        for item in outcome.feedback:
+            index = where.get(normalise(str(item.get("key", ""))))
+            if index is not None and index >= start:
+                _add(notes, index, ERROR, f"Infobip asks: {feedback_line(item)}")
+    for index, (colour, lines) in notes.items():
+        table.marks[number, index] = Mark(colour, "\n".join(lines))
+
+
+def _column_of(problem: Problem, where: Mapping[str, int]) -> int | None:
+    return where.get(normalise(problem.column)) if problem.column else None
+
+
+def _add(notes: dict[int, tuple[str, list[str]]], index: int, colour: str, text: str) -> None:
+    """Add a note to a cell; an error's red wins over a warning's amber."""
+    held = notes.get(index)
+    if held is None:
+        notes[index] = (colour, [text])
+    else:
+        held[1].append(text)
+        if colour == ERROR:
+            notes[index] = (ERROR, held[1])
+
+
+def guide(offers: Mapping[str, Offer], attachments: Mapping[str, str]) -> Guide:
+    """The Guide sheet: every requirement of the offers, and the lookups themselves
+    (read back by a later run to notice when Infobip's requirements change)."""
+    from batch.columns import describe_rules
+
+    table_rows: list[list[str]] = []
+    links: dict[int, str] = {}
+    made_from = []
+    for offer in offers.values():
+        if offer.refusal is not None:
+            continue
+        label = offer_words(offer.lookup)
+        for spec, requirement in zip(
+            offer.requirements, rows.prepare(offer.requirements), strict=True
+        ):
+            attachment = attachments.get(requirement.key, "")
+            link = attachment.partition(": ")[2] if ": " in attachment else ""
+            if link and not link.startswith(("http:", "https:")) and "/" in link:
+                links[len(table_rows)] = link
+            table_rows.append(
+                [
+                    label,
+                    requirement.key,
+                    requirement.name,
+                    str(spec.get("type", "")),
+                    "yes" if requirement.required else "no",
+                    "yes" if requirement.many else "no",
+                    describe_rules(requirement),
+                    requirement.description,
+                    attachment,
+                ]
+            )
+        made_from.append(made_from_row(offer))
+    if made_from and not table_rows:
+        empty = "Infobip needs no requirements beyond the standard columns."
+        return Guide(GUIDE_HEADERS, table_rows, links, made_from, empty)
+    return Guide(GUIDE_HEADERS, table_rows, links, made_from)
+
+
+def made_from_row(offer: Offer) -> list[str]:
+    """The Guide's record of one lookup: its body, its answer and when it was asked."""
+    when = ""
+    if offer.fetched_at is not None:
+        when = datetime.fromtimestamp(offer.fetched_at, UTC).isoformat(timespec="seconds")
+    return [
+        "lookup",
+        json.dumps(dict(offer.lookup), sort_keys=True, ensure_ascii=False),
+        json.dumps(list(offer.requirements), sort_keys=True, ensure_ascii=False),
+        when,
+    ]
+
+
+def _summary(
+    written: Written,
+    candidates: Sequence[Candidate],
+    facts: Sequence[tuple[str, object]],
+    timings: Mapping[str, float],
+    changes: Sequence[str],
+) -> list[list[object]]:
+    summary: list[list[object]] = [["Run", ""], *[[label, value] for label, value in facts]]
+    summary += [[], ["What to do next", "Rows"]]
+    summary += [[need.label, written.needs[need]] for need in Need if written.needs[need]]
+    summary += [[], ["Result", "Rows"]]
+    summary += [[str(r), written.results[r]] for r in Result if written.results[r]]
+    if written.statuses:
+        summary += [[], ["Request status", "Requests"]]
+        summary += sorted([status, n] for status, n in written.statuses.items())
+    summary += [[], ["Type", "Rows"]]
+    summary += sorted([kind, n] for kind, n in Counter(c.type or "?" for c in candidates).items())
+    summary += [[], ["Country", "Rows"]]
+    countries = Counter(c.country or "?" for c in candidates)
+    summary += sorted([country, n] for country, n in countries.items())
+    if changes:
+        summary += [[], ["Infobip's requirements changed", ""]]
+        summary += [[line, ""] for line in changes]
+    if timings:
+        summary += [[], ["Timing", "Seconds"]]
+        summary += [[stage, round(seconds, 2)] for stage, seconds in timings.items()]
+    return summary

@@ -142,7 +142,9 @@ class Entry:
         if lookup.get("type") != raw["type"] or lookup.get("countryCode") != raw["countryCode"]:
             return False
         for name in _PINNED:
-            if name in raw and lookup.get(name, raw[name]) != raw[name]:
+            # An absent clientType means INTERNATIONAL (the spec): a LOCAL offer is not it.
+            default = "INTERNATIONAL" if name == "clientType" else raw.get(name)
+            if name in raw and lookup.get(name, default) != raw[name]:
                 return False
         asked = lookup.get("capabilities") or []
         return "capabilities" not in raw or set(asked) <= set(raw["capabilities"])

@@ -14,7 +14,6 @@ import heapq
 import itertools
 import json
 import random
-import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -181,6 +180,7 @@ class Store:
         self._due: list[tuple[float, int, str]] = []
         self._order = itertools.count()
         self._sold: set[str] = set()  # numbers promised to purchases, so none is sold twice
+        self._uploaded: dict[str, int] = {}  # uploads per content hash
 
     def add(self, body: dict[str, Any]) -> StoredRequest:
         now = time.time()
@@ -205,7 +205,14 @@ class Store:
         self._plan(request, [Step(delay, "CANCELED")])
 
     def upload(self, filename: str, content_type: str, content: bytes) -> Document:
-        document = Document(secrets.token_hex(64).upper(), filename, content_type, content)
+        """Store a document under a new id. Ids look random and are never reused (the
+        same file uploaded twice gets two), but follow from the seed, the content and
+        how often it came before: requests that name them take repeatable lifecycles."""
+        digest = hashlib.sha256(content).hexdigest()
+        seen = self._uploaded.get(digest, 0)
+        self._uploaded[digest] = seen + 1
+        document_id = hashlib.sha512(f"{self.seed}|{digest}|{seen}".encode()).hexdigest().upper()
+        document = Document(document_id, filename, content_type, content)
         self.documents[document.document_id] = document
         return document
 
@@ -215,6 +222,7 @@ class Store:
         self.events.clear()
         self._due.clear()
         self._sold.clear()
+        self._uploaded.clear()
 
     def tick(self) -> None:
         """Apply every planned step that is due, queueing the webhook events they raise."""

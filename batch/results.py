@@ -106,27 +106,26 @@ def table(sheet: Sheet, found: Mapping[int, Candidate], offers: Mapping[str, Off
     specs = _requirements(found.values(), offers)
     headers = [normalise(h) for h in sheet.headers]
     kept = [i for i, name in enumerate(headers) if name not in _RESULT_NAMES]
-    has_type = "type" in {headers[i] for i in kept}
     present = {headers[i] for i in kept}
-    added = [key for key, found_specs in specs.items() if normalise(key) not in present]
+    # Every results sheet says each row's type (kept by a CSV save) and has an action
+    # column (cancel, resubmit), both first among the input's columns when it lacks them.
+    leading = [name for name in ("type", "action") if name not in present]
+    added = [key for key in specs if normalise(key) not in present]
     columns = [cols.outcome_column(name) for name in RESULT_COLUMNS]
-    if not has_type:
-        columns.append(cols.type_column(kinds))
+    columns += [cols.standard_column(name, kinds) for name in leading]
     for index in kept:
         columns.append(_input_column(sheet.headers[index], kinds, specs))
     columns += [cols.requirement_column(specs[key][0]) for key in added]
     where = {normalise(column.header): i for i, column in enumerate(columns)}
     result = Table(sheet.name, columns, [], coloured=2, delimiter=sheet.delimiter)
     start = len(RESULT_COLUMNS)
-    type_at = None if has_type else start
+    type_at = start if "type" in leading else None
     width = len(columns)
     for row in sheet.rows:
         while len(result.rows) < row.number - 2:  # row N of the results is row N of the input
             result.rows.append([None] * width)
         candidate = found.get(row.number)
-        cells: list[Any] = [row.cells[i] for i in kept] + [""] * len(added)
-        if type_at is not None:
-            cells.insert(0, "")
+        cells: list[Any] = [""] * len(leading) + [row.cells[i] for i in kept] + [""] * len(added)
         values: list[Any] = [None] * start + cells
         if candidate is not None:
             _fill(result, len(result.rows), values, candidate, where, type_at)

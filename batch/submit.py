@@ -168,7 +168,11 @@ class Sender:
             country = str(candidate.country)
             if candidate.type == ALPHA:
                 if left[country] <= 0:
-                    _defer(candidate.outcome, country, _capped(cap, country, pending[country]))
+                    _defer(
+                        candidate.outcome,
+                        country,
+                        _capped(cap, country, pending[country], dry_run=self.settings.dry_run),
+                    )
                     continue
                 left[country] -= 1
             kept.append(row)
@@ -270,7 +274,7 @@ class Sender:
             outcome.result = None
 
     async def _cancel(self, candidate: Candidate, outcome: Outcome, *, dry_run: bool) -> None:
-        when = shown(datetime.now(UTC))[:10]
+        when, was = shown(datetime.now(UTC))[:10], outcome.request_status or "unknown"
         if outcome.request_status in CANCELLING:
             outcome.result = Result.CANCELLED
             outcome.cells["action"] = ("", f"cancel: already {outcome.request_status}.")
@@ -287,9 +291,12 @@ class Sender:
                 outcome.result, outcome.request_status = Result.CANCELLED, str(now["status"])
                 outcome.cells["action"] = ("", f"cancel sent {when}.")
                 return
+            why = f"Infobip did not cancel it: {str(refusal).rstrip('.')}"
+            if refusal.code == "RR-INVALID-STATUS400":
+                why += f" (it cancels only requests it asks to change; this one is {was})"
             outcome.result = Result.CANCEL_REFUSED
-            outcome.errors = [Problem(f"Infobip did not cancel it: {refusal}", "action")]
-            outcome.cells["action"] = ("", f"cancel refused {when}: {refusal}. Not sent again.")
+            outcome.errors = [Problem(why, "action")]
+            outcome.cells["action"] = ("", f"cancel refused {when}; not sent again. {why}.")
             return
         # [inferred] CANCELED, perhaps through CANCEL_REQUESTED: recorded as the latter,
         # which is not final, so that `status` asks Infobip what it became.
@@ -328,6 +335,12 @@ class Sender:
         edited = self._edited(candidate, held)
         if not edited:
             outcome.result = Result.ALREADY_SUBMITTED
+            if outcome.request_status in ASKING:
+                for item in outcome.feedback:
+                    key = str(item.get("key", ""))
+                    header = candidate.standard.layout.values.get(normalise(key), (0, key))[1]
+                    text = "Infobip asks to change it, and it still holds what was sent"
+                    outcome.warnings.append(Problem(text, header))
             return
         if outcome.request_status not in ASKING:
             why = (
@@ -675,10 +688,14 @@ def _defer(outcome: Outcome, country: str, why: str) -> None:
     outcome.errors = [Problem(why)]
 
 
-def _capped(cap: int, country: str, pending: int) -> str:
+def _capped(cap: int, country: str, pending: int, *, dry_run: bool) -> str:
+    held = f"{country} has {pending} pending"
+    if pending < cap:
+        held += f" and the rows above take the other {cap - pending}"
+    said = "a run would not send it yet" if dry_run else "not sent"
     return (
-        f"not sent: Infobip allows {cap} pending alphanumeric requests per country, and"
-        f" {country} has {pending} pending; the next run sends it once one of them is decided"
+        f"{said}: Infobip allows {cap} pending alphanumeric requests per country, and {held};"
+        " the next run after one of them is decided sends it"
     )
 
 

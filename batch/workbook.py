@@ -149,11 +149,9 @@ class _Styles:
         bold: bool = False,
         colour: str | None = None,
         link: bool = False,
-    ) -> Format | None:
+    ) -> Format:
         key = (fill, wrap, quote, number, bold, colour, link)
-        if key == (None, False, False, None, False, None, False):
-            return None
-        if key not in self._made:
+        if key not in self._made:  # every cell top-aligned, so a row reads across
             properties: dict[str, Any] = {"valign": "top"}
             if fill:
                 properties |= {"bg_color": f"#{fill}", "pattern": 1}

@@ -318,3 +318,9 @@ class Batch:
 @pytest.fixture
 def batch(make_api: Callable[..., Api], tmp_path: Path) -> Batch:
     return Batch(make_api(rate_limits=False), tmp_path)
+
+
+@pytest.fixture
+def busy(make_api: Callable[..., Api]) -> Callable[[Path], Batch]:
+    """A batch whose sandbox has no cap on pending alphanumeric requests."""
+    return lambda folder: Batch(make_api(rate_limits=False, alpha_pending_cap=0), folder)

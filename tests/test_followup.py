@@ -95,12 +95,6 @@ def list_calls(batch: Batch) -> int:
     return sum(n for (op, _), n in batch.api.calls().items() if op == "get-resource-requests")
 
 
-@pytest.fixture
-def busy(make_api) -> Callable[[Path], Batch]:
-    """A batch whose sandbox has no cap on pending alphanumeric requests."""
-    return lambda folder: Batch(make_api(rate_limits=False, alpha_pending_cap=0), folder)
-
-
 def test_status_writes_statuses_feedback_and_numbers_into_the_sheet(busy, tmp_path) -> None:
     """`status RESULTS` rewrites the sheet with each request's status, Infobip's feedback
     as "key: CODE: text", the numbers bought and when it was refreshed; the results are
@@ -209,9 +203,10 @@ def hr_alpha_keys() -> set[str]:
     return {k for k in hr_alpha() if k not in STANDARD}
 
 
-def test_an_edit_while_in_review_is_reported_not_sent(busy, tmp_path) -> None:
+def test_an_edit_while_in_review_is_reported_once_and_put_back(busy, tmp_path) -> None:
     """Infobip takes changes only when it asks for them: an edited row whose request is
-    not in UPDATE_REQUESTED is UPDATE_REFUSED, and nothing is sent."""
+    not in UPDATE_REQUESTED is UPDATE_REFUSED, nothing is sent, and the cell shows again
+    what Infobip holds, so the next run does not report it again."""
     batch = busy(tmp_path)
     results, rows = submitted(batch, [hr_alpha(SENDERS[0])])
     rows[0]["companyName"] = "Acme Renamed d.o.o."
@@ -220,12 +215,19 @@ def test_an_edit_while_in_review_is_reported_not_sent(busy, tmp_path) -> None:
     assert result.exit_code == 1
     (row,) = batch.results(results_path(results))
     assert row["result"] == "UPDATE_REFUSED" and "UPDATE_REQUESTED" in row["errors"]
+    assert "edited (companyName)" in row["errors"]
+    assert row["companyName"] == "Acme d.o.o.", "what Infobip holds, not what was typed"
     assert not any(op == "update-resource-request" for op, _ in batch.api.calls())
+    again = batch.run(str(results))
+    assert again.exit_code == 0, again.output
+    (row,) = batch.results(results_path(results))
+    assert row["result"] == "ALREADY_SUBMITTED" and not row["errors"]
 
 
-def test_cancel_where_allowed_and_where_not(busy, tmp_path) -> None:
+def test_cancel_where_allowed_and_where_not_each_sent_once(busy, tmp_path) -> None:
     """`action` = cancel cancels a request Infobip asked to change (CANCELLED); in a
-    status that does not allow it, the row says Infobip's reason (CANCEL_REFUSED)."""
+    status that does not allow it, the row says Infobip's reason (CANCEL_REFUSED). Either
+    way the action is cleared from the row: the next run sends no cancel again."""
     batch = busy(tmp_path)
     path, _, _ = asked(batch)
     results = results_path(path)
@@ -242,9 +244,69 @@ def test_cancel_where_allowed_and_where_not(busy, tmp_path) -> None:
     assert by_id[allowed["requestId"]]["result"] == "CANCELLED"
     assert by_id[refused["requestId"]]["result"] == "CANCEL_REFUSED"
     assert "RR-INVALID-STATUS400" in by_id[refused["requestId"]]["errors"]
+    assert "cancels only requests it asks to change" in by_id[refused["requestId"]]["errors"]
+    assert {r["action"] for r in by_id.values()} == {""}, "done or refused: cleared"
     stored = {r["id"]: r["status"] for r in batch.api.stored()}
     assert stored[allowed["requestId"]] in ("CANCELED", "CANCEL_REQUESTED")
     assert stored[refused["requestId"]] not in ("CANCELED", "CANCEL_REQUESTED")
+    cancels = sum(n for (op, _), n in batch.api.calls().items() if op == "cancel-resource-request")
+    assert cancels == 2
+    batch.run(str(results))
+    again = sum(n for (op, _), n in batch.api.calls().items() if op == "cancel-resource-request")
+    assert again == cancels, "a cancel is sent once"
+    by_id = {r["requestId"]: r for r in batch.results(results_path(results))}
+    assert by_id[refused["requestId"]]["result"] == "ALREADY_SUBMITTED"
+
+
+def test_a_rejected_row_is_resubmitted_once(busy, tmp_path) -> None:
+    """`action` = resubmit sends a REJECTED row again as a new request: its new requestId
+    replaces the old one in the row, the old one stays in its history, the action is
+    cleared, and neither the next run nor an older copy of the sheet sends it again."""
+    batch = busy(tmp_path)
+    path, _, _ = asked(batch)
+    results = results_path(path)
+    asking = {r["id"] for r in batch.api.stored() if r["status"] in ACTION_NEEDED}
+    batch.api.advance(31 * 86400)  # unanswered for 30 days: rejected
+    assert status(batch, str(results)).exit_code == 1
+    rows = batch.results(results)
+    rejected = next(r for r in rows if r["requestId"] in asking)
+    assert rejected["requestStatus"] == "REJECTED"
+    old = rejected["requestId"]
+    rejected["action"] = "resubmit"
+    rejected["vatNumber"] = "HR98765432109"  # what Infobip wanted changed
+    write(results, rows)
+    copy = tmp_path / "copy.csv"
+    write(copy, rows)
+    stored = len(batch.api.stored())
+    result = batch.run(str(results))
+    assert len(batch.api.stored()) == stored + 1, result.output
+    row = next(r for r in batch.results(results) if r["senderName"] == rejected["senderName"])
+    assert row["result"] == "SUBMITTED" and row["requestId"] not in ("", old)
+    assert row["action"] == "" and old in row["history"] and "REJECTED" in row["history"]
+    new = next(r for r in batch.api.stored() if r["id"] == row["requestId"])
+    assert {f["key"]: f["value"] for f in new["requirements"]}["vatNumber"] == "HR98765432109"
+    batch.run(str(results))
+    batch.run(str(copy))  # an older copy, still asking to resubmit the old request
+    assert len(batch.api.stored()) == stored + 1, "resubmitted once"
+    again = next(r for r in batch.results(results_path(copy)) if r["requestId"] == row["requestId"])
+    assert f"{old} was sent again as {row['requestId']}" in again["warnings"]
+    assert again["action"] == ""
+
+
+def test_resubmit_is_only_for_a_rejected_or_cancelled_request(busy, tmp_path) -> None:
+    """Asked to resubmit a request Infobip is still reviewing, the row is INVALID with
+    the action cell marked, and nothing is sent."""
+    batch = busy(tmp_path)
+    results, rows = submitted(batch, [hr_alpha(SENDERS[0])])
+    rows[0]["action"] = "resubmit"
+    write(results, rows)
+    stored = len(batch.api.stored())
+    result = batch.run(str(results))
+    assert result.exit_code == 1
+    (row,) = batch.results(results_path(results))
+    assert row["result"] == "INVALID"
+    assert row["errors"].startswith("action: resubmit sends a REJECTED or CANCELED request")
+    assert len(batch.api.stored()) == stored
 
 
 def test_a_large_refresh_takes_a_handful_of_calls(make_api, tmp_path) -> None:

@@ -97,15 +97,16 @@ GOOD = {
     "suffix", [pytest.param(".csv", id="csv"), pytest.param(".xlsx", id="xlsx")]
 )
 def test_round_trip(tmp_path: Path, suffix: str) -> None:
-    """The result columns come first, then a `type` column, then the input's columns: every
-    row (blank ones too) and every value (formula-looking ones too) reads back."""
+    """The result columns come first, then `type` and `action` columns, then the input's
+    columns: every row (blank ones too) and every value (formula-looking ones too) reads
+    back."""
     name = None if suffix == ".csv" else "Requests"
     path = tmp_path / f"out{suffix}"
     write(path, request_sheet(name))
     back = only(path)
-    assert back.headers == (*RESULT_COLUMNS, "type", "countryCode", "senderName", "phone")
+    assert back.headers == (*RESULT_COLUMNS, "type", "action", "countryCode", "senderName", "phone")
     assert [row.number for row in back.rows] == [2, 3, 4, 5, 6]
-    start = len(RESULT_COLUMNS) + 1
+    start = len(RESULT_COLUMNS) + 2
     for before, after in zip(request_sheet(name).rows, back.rows, strict=True):
         assert after.cells[start:] == before.cells
     shown = dict(zip(back.headers, back.rows[0].cells, strict=True))
@@ -215,7 +216,9 @@ def test_results_sheet_edits_like_a_template(tmp_path: Path) -> None:
     assert headers[len(RESULT_COLUMNS)] == "type"
     assert headers[-2:] == ["companyRegistrationDocument", "registrationForm"], "columns it lacked"
     missing = table.cell(2, len(headers) - 1)
-    assert missing.value is None and "fill in the one the results sheet adds" in missing.comment.text
+    assert (
+        missing.value is None and "fill in the one the results sheet adds" in missing.comment.text
+    )
     notes = {cell.value: cell.comment.text for cell in table[1] if cell.comment}
     assert notes["companyName"].startswith("companyName: Company Name\nRequired.")
     assert "^[A-Z]{2}[0-9]{8,12}$" in notes["vatNumber"]
@@ -258,7 +261,7 @@ def test_result_columns_replaced_on_resubmit(tmp_path: Path) -> None:
     write(first, only(source), {2: Outcome(Result.INVALID, errors=[Problem("e")])})
     write(first, only(first), {2: Outcome(Result.SUBMITTED, request_id="r-9")})
     sheet = only(first)
-    assert sheet.headers == (*RESULT_COLUMNS, "type", "countryCode", "senderName")
+    assert sheet.headers == (*RESULT_COLUMNS, "type", "action", "countryCode", "senderName")
     assert dict(zip(sheet.headers, sheet.rows[0].cells, strict=True))["requestId"] == "r-9"
 
 

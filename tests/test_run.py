@@ -237,13 +237,70 @@ def test_each_rule_makes_the_row_invalid(batch, cells, column, text) -> None:
 
 
 def test_all_problems_of_a_row_at_once(batch) -> None:
-    """A row with several problems lists every one of them."""
-    path = batch.csv([hr_alpha(vatNumber="HR1", useCase="Spam", companyRegistrationDocument="")])
-    batch.run("validate", str(path))
-    (row,) = batch.results(path.with_name("requests.results.csv"))
-    columns = [line.split(":")[0].split(" (")[0] for line in row["errors"].splitlines()]
-    assert columns == ["vatNumber", "useCase", "companyRegistrationDocument"]
-    assert row["errors"].startswith("vatNumber (VAT Number): ")
+    """A row with several problems lists every one of them in one round: a bad sender
+    name does not hide the requirement columns, a cell names every rule it breaks, and
+    a multi-value cell every bad value."""
+    row = hr_alpha(
+        "AcmeNotifications€",
+        vatNumber="HR1",
+        useCase="Spam",
+        companyRegistrationDocument="",
+        expectedMonthlyMessages="10",
+        companyWebsite="acme",
+        companyEmailAddresses="contact@acme.hr; nope; also@bad",
+        additionalContactEmails="a@acme.hr; b@acme.hr; c@acme.hr; broken",
+    )
+    path = batch.csv([row])
+    assert batch.run("validate", str(path)).exit_code == 1
+    (shown,) = batch.results(path.with_name("requests.results.csv"))
+    errors = shown["errors"].splitlines()
+    columns = [line.split(":")[0].split(" (")[0] for line in errors]
+    assert columns == [
+        "senderName",
+        "additionalContactEmails",
+        "vatNumber",
+        "useCase",
+        "expectedMonthlyMessages",
+        "companyEmailAddresses",
+        "companyWebsite",
+        "companyRegistrationDocument",
+    ]
+    sender = errors[0]
+    assert "18 characters" in sender and "GSM-7" in sender
+    contacts = errors[1]
+    assert "4 addresses; Infobip takes at most 3" in contacts and "'broken'" in contacts
+    emails = errors[5]
+    assert "'nope'" in emails and "'also@bad'" in emails
+
+
+def test_requirements_that_depend_on_an_option_are_explained(batch) -> None:
+    """A column the row's options do not ask for is a warning naming those options (it
+    may be asked for with other ones); a required column the sheet lacks is said to be
+    missing, and the results sheet adds it to be filled in."""
+    batch.document("docs/lease.pdf")
+    gb = {
+        "type": "NUMBER_PURCHASE",
+        "countryCode": "GB",
+        "numberType": "VIRTUAL_LONG_NUMBER",
+        "capabilities": "SMS",
+        "companyName": "Thames Parcel Ltd",
+        "useCase": "Delivery updates",
+    }
+    rows = [
+        {**gb, "clientType": "INTERNATIONAL", "addressLine": "1 Thames St"},
+        {**gb, "clientType": "LOCAL", "addressLine": "1 Thames St", "city": "London"},
+    ]
+    path = batch.csv(rows)
+    assert batch.run("validate", str(path)).exit_code == 1
+    international, local = batch.results(path.with_name("requests.results.csv"))
+    assert (
+        "addressLine: Infobip does not ask for it for number purchases (VIRTUAL_LONG_NUMBER,"
+        " clientType INTERNATIONAL) in GB: left out of the request"
+    ) in international["warnings"]
+    assert "endUserDeclaration" in international["errors"]
+    missing = next(line for line in local["errors"].splitlines() if line.startswith("postcode"))
+    assert "the sheet has no postcode column" in missing
+    assert "postcode" in local and local["postcode"] == "", "the results sheet adds the column"
 
 
 def test_symlink_escape_is_refused(batch) -> None:
@@ -266,8 +323,9 @@ def test_unknown_columns_are_warned_and_not_sent(batch) -> None:
     assert result.exit_code == 0, result.output
     alpha, number = batch.results(path.with_name("requests.results.csv"))
     assert alpha["result"] == "SUBMITTED"
-    assert "favouriteColour: Infobip does not ask for it for alphanumeric registrations in HR" in (
-        alpha["warnings"]
+    assert (
+        "favouriteColour: Infobip does not ask for it for alphanumeric registrations in HR"
+        in (alpha["warnings"])
     )
     assert "senderName: not used for a number purchase" in number["warnings"]
     for stored in batch.api.stored():
@@ -320,6 +378,30 @@ def test_pending_cap_defers(batch) -> None:
     assert batch.api.calls().get(("submit-resource-request", 400)) is None, "foreseen, not sent"
 
 
+def test_validate_foresees_the_pending_cap(batch) -> None:
+    """`validate` reads how many alphanumeric requests are pending per country and marks
+    the rows a run would hold back, in sheet order; the run then does exactly that."""
+    batch.document(DOC)
+    rows = [hr_alpha(f"Acme{i}") for i in range(3)]
+    rows.insert(1, hr_alpha("AcmeDE", countryCode="DE"))
+    path = batch.csv(rows)
+    result = batch.run("validate", str(path))
+    assert result.exit_code == 1
+    shown = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in shown] == ["VALID", "INVALID", "VALID", "DEFERRED"]
+    assert shown[3]["errors"].startswith("a run would not send it yet: Infobip allows 2 pending")
+    assert "HR has 0 pending and the rows above take the other 2" in shown[3]["errors"]
+    assert "once one of them is decided" in shown[3]["nextStep"]
+    assert not batch.api.stored()
+    assert batch.run(str(path)).exit_code == 1
+    sent = batch.results(path.with_name("requests.results.csv"))
+    assert [r["result"] for r in sent] == ["SUBMITTED", "INVALID", "SUBMITTED", "DEFERRED"]
+    again = batch.run("validate", str(path))
+    assert again.exit_code == 1
+    shown = batch.results(path.with_name("requests.results.csv"))
+    assert "HR has 2 pending;" in shown[3]["errors"]
+
+
 def test_a_cap_refusal_from_infobip_defers_too(batch) -> None:
     """When Infobip's cap refuses a submit the client did not foresee (its cap set
     higher), the row is DEFERRED with Infobip's code, and the next run sends it."""
@@ -366,6 +448,7 @@ def test_results_keep_every_row_and_column(batch) -> None:
         "submittedAt",
         "updatedAt",
         "history",
+        "action",
         "Reference",
         "Type",
         "Country Code",
@@ -398,10 +481,12 @@ def test_xlsx_in_xlsx_out(batch) -> None:
     assert results.freeze_panes == "B2" and results.auto_filter.ref
     header = [c.value for c in results[1]]
     assert header[:4] == ["result", "nextStep", "errors", "requestId"]
-    assert header[14:] == ["type", "countryCode", "numberType", "capabilities", "quantity"]
+    assert header[14:] == [
+        *("type", "action", "countryCode", "numberType", "capabilities", "quantity"),
+    ]
     values = [c.value for c in results[2]]
     assert values[0] == "SUBMITTED" and values[14] == "NUMBER_PURCHASE"
-    assert values[18] == 2, "a number stays a number"
+    assert values[19] == 2, "a number stays a number"
     summary = [[c.value for c in row] for row in out["Summary"].iter_rows()]
     assert ["SUBMITTED", 1] in summary
 

@@ -3,6 +3,11 @@ workbook and Infobip's attachments, and the filled workbook runs as it is."""
 
 from __future__ import annotations
 
+import csv
+import json
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -12,6 +17,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from batch.cli import main as cli_main
 from batch.results import GUIDE_HEADERS
+from batch.sandbox import catalogue
+from tests.conftest import Batch
 
 ALPHA, NUMBER, RCS = "ALPHANUMERIC_REGISTRATION", "NUMBER_PURCHASE", "RCS_SENDER_LAUNCH"
 COMMON = ["additionalContactEmails", "applicationId", "entityId"]
@@ -324,3 +331,65 @@ def test_refused_credentials_are_exit_3(batch) -> None:
     assert result.exit_code == 3
     assert "Error: Infobip refused the credentials" in result.output
     assert not out.exists()
+
+
+def fill(path, rows: list[dict[str, Any]]) -> None:
+    """Fill a template's rows as a person would, the type formula left as it is."""
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[0]
+    headers = [cell.value for cell in sheet[1]]
+    for number, row in enumerate(rows, start=2):
+        for column, header in enumerate(headers[1:], start=2):
+            sheet.cell(number, column, row.get(header))
+    book.save(path)
+
+
+def test_a_results_sheet_saved_as_csv_keeps_each_rows_type(batch) -> None:
+    """A results sheet says each row's type in a column, so that saved as CSV (which
+    loses the sheet name) it still runs: no row is "type: missing"."""
+    path = batch.folder / "hr.xlsx"
+    assert template(batch, "--type", ALPHA, "--country", "HR", "--out", str(path)).exit_code == 0
+    batch.document("docs/registration.pdf")
+    fill(path, [{"senderName": "AcmeHR", "countryCode": "HR", **HR_OFFER}])
+    assert batch.run("validate", str(path)).exit_code == 0
+    results = openpyxl.load_workbook(path.with_name("hr.results.xlsx"))
+    saved = batch.folder / "saved.csv"  # what Excel's "Save as CSV" keeps: the values
+    with saved.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        for row in results[ALPHA].iter_rows(values_only=True):
+            writer.writerow(["" if value is None else value for value in row])
+    result = batch.run("validate", str(saved))
+    assert result.exit_code == 0, result.output
+    (row,) = batch.results(saved.with_name("saved.results.csv"))
+    assert (row["result"], row["type"]) == ("VALID", ALPHA)
+
+
+def test_a_run_says_when_infobip_changed_the_requirements(make_api, tmp_path) -> None:
+    """A template remembers the requirements it was made from; a run against Infobip's
+    changed requirements says which columns are new, gone or changed, in its log and
+    its Summary."""
+    before = Batch(make_api(rate_limits=False), tmp_path)
+    path = tmp_path / "hr.xlsx"
+    assert template(before, "--type", ALPHA, "--country", "HR", "--out", str(path)).exit_code == 0
+    data = json.loads(resources.files("batch.sandbox").joinpath("data/catalogue.json").read_text())
+    base = Path(str(resources.files("batch.sandbox").joinpath("data")))
+    for attachment in data["attachments"].values():
+        attachment["file"] = str(base / attachment["file"])
+    specs = data["entries"][0]["requirements"]
+    specs[:] = [spec for spec in specs if spec["key"] != "useCase"]
+    next(spec for spec in specs if spec["key"] == "vatNumber")["required"] = True
+    specs.append({"key": "brandName", "name": "Brand", "type": "TEXT", "required": True})
+    changed = tmp_path / "catalogue.json"
+    changed.write_text(json.dumps(data))
+    after = Batch(make_api(rate_limits=False, catalogue=catalogue.load(changed)), tmp_path)
+    after.document("docs/registration.pdf")
+    fill(path, [{"senderName": "AcmeHR", "countryCode": "HR", **HR_OFFER}])
+    result = after.run("validate", str(path), "--log-format", "text")
+    today = datetime.now(UTC).date().isoformat()
+    line = (
+        f"requirements for alphanumeric registrations in HR changed since {today}: new columns"
+        " brandName (required); no longer asked for useCase; changed vatNumber (now required)"
+    )
+    assert line in result.output
+    summary = openpyxl.load_workbook(path.with_name("hr.results.xlsx"))["Summary"]
+    assert line in [row[0] for row in summary.iter_rows(values_only=True)]

@@ -43,6 +43,11 @@ GUIDE_HEADERS = (
     "attachment",
 )
 _RESULT_NAMES = frozenset(normalise(name) for name in RESULT_COLUMNS)
+_UNASKED = (
+    "{header}\nNo row's requirements ask for a column of this name: its values are not sent"
+    " to Infobip. Keep it for your own notes; if it is meant as a requirement, check its"
+    " name against the Guide sheet."
+)
 _STANDARD = {normalise(name): name for name in (*STANDARD, "action")}
 
 
@@ -85,6 +90,12 @@ def write(
     for candidate in candidates:
         by_sheet[candidate.row.sheet][candidate.row.number] = candidate
     tables = [table(sheet, by_sheet[sheet.name], offers) for sheet in sheets]
+    unsent = [
+        f"{column.header} (sheet {t.name})" if t.name else column.header
+        for t in tables
+        for column in t.columns
+        if column.note.endswith(_UNASKED.partition("\n")[2])
+    ]
     used = {c.standard.lookup_key for c in candidates if c.standard.lookup_key in offers}
     chosen = {key: offers[key] for key in offers if key in used}
     outcomes = [c.outcome for c in candidates]
@@ -94,7 +105,7 @@ def write(
         Counter(o.need for o in outcomes),
         Counter(o.request_status for o in outcomes if o.request_status),
     )
-    summary = _summary(written, candidates, facts, timings or {}, changes)
+    summary = _summary(written, candidates, facts, timings or {}, changes, unsent)
     write_results(path, tables, guide=guide(chosen, attachments or {}), summary=summary)
     return written
 
@@ -140,6 +151,8 @@ def _input_column(header: str, kinds: list[str], specs: Mapping[str, list[Requir
     if name in _STANDARD:
         return dataclasses.replace(cols.standard_column(_STANDARD[name], kinds), header=header)
     found = next((found for key, found in specs.items() if normalise(key) == name), None)
+    if found is None and specs:
+        return Column(header, _UNASKED.format(header=header), fill=WARNING)
     if found is None:
         return Column(header)
     if any(requirement != found[0] for requirement in found[1:]):
@@ -272,6 +285,7 @@ def _summary(
     facts: Sequence[tuple[str, object]],
     timings: Mapping[str, float],
     changes: Sequence[str],
+    unsent: Sequence[str],
 ) -> list[list[object]]:
     summary: list[list[object]] = [["Run", ""], *[[label, value] for label, value in facts]]
     summary += [[], ["What to do next", "Rows"]]
@@ -286,6 +300,9 @@ def _summary(
     summary += [[], ["Country", "Rows"]]
     countries = Counter(c.country or "?" for c in candidates)
     summary += sorted([country, n] for country, n in countries.items())
+    if unsent:
+        summary += [[], ["Columns no requirement asks for (never sent)", ""]]
+        summary += [[column, ""] for column in unsent]
     if changes:
         summary += [[], ["Infobip's requirements changed", ""]]
         summary += [[line, ""] for line in changes]

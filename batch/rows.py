@@ -579,15 +579,21 @@ def _cell_text(value: Any) -> str:
 
 
 def check_requirements(
-    candidates: Sequence[Candidate], requirements: Sequence[Requirement], *, documents: Resolver
+    candidates: Sequence[Candidate],
+    requirements: Sequence[Requirement],
+    *,
+    documents: Resolver,
+    asked: Collection[str] = (),
 ) -> None:
     """Check the requirement columns of rows that share one sheet and one offer, and
     set each row's `filled`.
 
     Column by column, each distinct cell is judged once: a column repeats the same few
     values down a sheet, and a big sheet is checked in about the time it takes to read.
-    Every requirement is checked; a non-empty column that matches none is a warning and
-    is not sent. DOCUMENT values become `LocalDocument`s or stay documentIds.
+    Every requirement is checked. A filled column that this offer does not ask for but
+    another offer of the sheet does (`asked`: normalised keys) is a warning on the row,
+    naming the row's options, and is not sent. DOCUMENT values become `LocalDocument`s
+    or stay documentIds.
     """
     layout = candidates[0].standard.layout
     rows = [candidate.row.cells for candidate in candidates]
@@ -612,14 +618,20 @@ def check_requirements(
     known = {requirement.column for requirement in requirements}
     lookup = candidates[0].lookup or {}
     for column, (index, header) in layout.values.items():
-        if column not in known:
+        if column in asked and column not in known:
             cells = list(map(itemgetter(index), rows))
             message = (
                 f"Infobip does not ask for it for {offer_words(lookup)}: left out of the"
-                " request (another option may ask for it: see the Guide sheet)"
+                " request (other rows' options ask for it)"
             )
             for candidate, _ in _having(candidates, cells, {c for c in set(cells) if c.strip()}):
                 candidate.warn(header, message)
+
+
+def unasked(layout: Layout, asked: Collection[str]) -> list[str]:
+    """The sheet's columns that are neither standard nor asked for by any of its rows'
+    offers: their values are never sent (a user's own notes, or a misspelt key)."""
+    return [header for column, (_, header) in layout.values.items() if column not in asked]
 
 
 _PAIR = itemgetter(0)  # of a verdict: (pair, problem)

@@ -221,22 +221,38 @@ async def check_rows(
             }
     except* ApiError as failed:  # credentials refused, or Infobip unreachable: stop here
         raise failed.exceptions[0] from None
+    offers = {key: task.result() for key, task in asked.items()}
     groups: dict[tuple[int, str], list[Candidate]] = defaultdict(list)
     for candidate in candidates:
         if candidate.standard.lookup_key is not None:
             groups[id(candidate.standard.layout), candidate.standard.lookup_key].append(candidate)
-    for (_, key), group in groups.items():
-        offer = asked[key].result()
+    prepared = {key: rowlib.prepare(offer.requirements) for key, offer in offers.items()}
+    by_sheet: dict[int, set[str]] = defaultdict(set)  # the columns some offer of it asks for
+    layouts = {id(c.standard.layout): c.standard.layout for c in candidates}
+    for layout, key in groups:
+        by_sheet[layout].update(requirement.column for requirement in prepared[key])
+    for layout, asked_columns in by_sheet.items():
+        for header in rowlib.unasked(layouts[layout], asked_columns):
+            sheet = layouts[layout].sheet_type or "the sheet"
+            logger.warning(
+                "%s: column %r: no row's requirements ask for it; its values are not sent",
+                input_path,
+                header,
+                extra={"fields": {"column": header, "sheet": sheet}},
+            )
+    for (layout, key), group in groups.items():
+        offer = offers[key]
         if offer.refusal is not None:
             problem = _not_offered(lookups[key], offer.refusal)
             for candidate in group:
                 candidate.error("countryCode", problem)
         else:
-            requirements = rowlib.prepare(offer.requirements)
-            rowlib.check_requirements(group, requirements, documents=documents)
+            rowlib.check_requirements(
+                group, prepared[key], documents=documents, asked=by_sheet[layout]
+            )
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
-    return {key: task.result() for key, task in asked.items()}
+    return offers
 
 
 def requirement_cache(settings: Settings, *, refresh: bool | None = None) -> RequirementCache:

@@ -96,9 +96,11 @@ class Sender:
             AuthError: Infobip refused the credentials (reading the pending requests).
         """
         redo = redo or {}
-        keyed = []
+        keyed: list[tuple[Candidate, str, str]] = []
         for candidate in ready:
-            content = candidate.content()
+            # A referenced row is known by its reference: what it asks for is worked
+            # out only when it matters (a known reference, or a row to record).
+            content = "" if candidate.reference else candidate.content()
             keyed.append((candidate, candidate.key(content), content))
         entries = self.journal.entries(key for _, key, _ in keyed)
         to_send, reopened = [], []
@@ -118,7 +120,9 @@ class Sender:
                     outcome.cells["action"] = ("", f"{earlier} was already sent again.")
             elif entry is None or entry.state in ("VALIDATED", "DEFERRED", "FAILED"):
                 to_send.append((candidate, key, content))
-            elif entry.content != content and not self.journal.had(key, content):
+            elif (content := content or candidate.content()) != entry.content and not (
+                self.journal.had(key, content)
+            ):
                 outcome.result = Result.CONFLICT
                 outcome.errors = [_conflict(candidate, entry)]
             elif entry.state == "SUBMITTED":
@@ -134,7 +138,13 @@ class Sender:
                 if key in sending:
                     self.journal.reopen(key, earlier)
             self.journal.validated(
-                (key, content, candidate.type, candidate.country, _source(file, candidate))
+                (
+                    key,
+                    content or candidate.content(),
+                    candidate.type,
+                    candidate.country,
+                    _source(file, candidate),
+                )
                 for candidate, key, content in to_send
             )
             for candidate, key, _ in to_send:

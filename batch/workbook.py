@@ -272,12 +272,16 @@ def _cell_writer(sheet: Worksheet, column: Column, styles: _Styles) -> _Writer:
     date = "yyyy-mm-dd"
     when = "yyyy-mm-dd hh:mm:ss"
 
+    plain, write_string = styles.get(wrap=wrap), sheet.write_string
+
     def text(row: int, col: int, value: Any, fill: str | None) -> object:
+        # The common case first: a big sheet writes a million of these.
+        if value.__class__ is str and fill is None and len(value) <= CELL_LIMIT:
+            if not value.startswith(_FORMULA_START):
+                return write_string(row, col, value, plain)
         value = str(value)
         quote = value.startswith(_FORMULA_START)  # never a formula, not even once edited
-        return sheet.write_string(
-            row, col, _clip(value), styles.get(fill=fill, wrap=wrap, quote=quote)
-        )
+        return write_string(row, col, _clip(value), styles.get(fill=fill, wrap=wrap, quote=quote))
 
     def integer(row: int, col: int, value: Any, fill: str | None) -> object:
         if isinstance(value, int) or (isinstance(value, str) and _WHOLE.fullmatch(value)):

@@ -157,8 +157,9 @@ def test_xlsx_formulas_written_as_text(tmp_path: Path) -> None:
 
 
 def test_every_problem_of_a_row_marked_in_its_cell(tmp_path: Path) -> None:
-    """Each bad cell is red and carries a note naming its problems (a warning's cell is
-    amber); the result and next step are coloured by who must act."""
+    """Each bad cell is red and carries a note naming its problems; a column no
+    requirement asks for has an amber header saying its values are not sent; the result
+    and next step are coloured by who must act."""
     bad = {
         **GOOD,
         "senderName": "AcmeHRtoolongname",
@@ -184,7 +185,11 @@ def test_every_problem_of_a_row_marked_in_its_cell(tmp_path: Path) -> None:
     assert "17 characters" in cell("senderName").comment.text
     assert "'nope'" in cell("companyEmailAddresses").comment.text
     assert "'also@bad'" in cell("companyEmailAddresses").comment.text
-    assert cell("favourite").fill.fgColor.rgb == "FFFFEB9C"
+    favourite = table.cell(1, headers.index("favourite") + 1)
+    assert favourite.fill.fgColor.rgb == "FFFFEB9C"
+    assert "its values are not sent" in favourite.comment.text
+    summary = [row[0] for row in book["Summary"].iter_rows(values_only=True)]
+    assert "favourite (sheet ALPHANUMERIC_REGISTRATION)" in summary
     assert (
         cell("vatNumber", 2).comment is None and cell("vatNumber", 2).fill.fgColor.rgb != "FFFFC7CE"
     )

@@ -10,6 +10,7 @@ each; requests already final (COMPLETED, REJECTED, CANCELED) are not asked again
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from batch.sheets import Sheet, normalise, read_sheets, write_results
 from batch.workbook import Column, Table
 
 logger = logging.getLogger(__name__)
+# A DUPLICATE's warning names the row it repeats ("... as sheet 'X' row 2; not sent").
+_REPEATS = re.compile(r" as ((?:sheet '[^']*' )?row \d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +212,9 @@ def _shown(cells: Mapping[str, str], headers: Sequence[str]) -> Outcome:
     """The outcome a results row shows (what the run wrote), read back."""
     result = cells.get("result", "").strip()
     days = cells.get("daysUntilRejection", "").strip()
+    repeats = _REPEATS.search(cells.get("warnings", "")) if result == Result.DUPLICATE else None
     return Outcome(
+        same_as=repeats.group(1) if repeats else "",
         result=Result(result) if result in Result.__members__ else None,
         request_id=cells.get("requestId", "").strip(),
         request_status=cells.get("requestStatus", "").strip(),

@@ -7,7 +7,8 @@ Writes, deterministically (the same bytes on every run):
 - samples/requests.xlsx   one sheet per request type, named after it (no `type` column)
 - samples/requests.csv    one sheet, UTF-8, with a `type` column
 - samples/documents/      the small PDF, PNG, DOCX and XLSX files the rows name
-- templates/*.xlsx        a blank workbook per request type, a note on every header
+- templates/*.xlsx        a blank workbook per request type, a note on every header, and a
+                          `type` column that fills itself in (kept by a CSV save)
 
 The rows below are literal data. Each sheet's requirement columns are the union of the
 requirement keys of the catalogue entries its rows match (the sandbox's built-in catalogue,
@@ -1426,13 +1427,26 @@ def write_requests_csv(catalogue: dict, path: Path) -> None:
             writer.writerow(["" if row.get(h) is None else str(row.get(h)) for h in headers])
 
 
+TEMPLATE_ROWS = 2000  # rows whose type fills itself in
+
+
 def write_template(kind: str, path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = kind
-    headers = list(COLUMNS_BY_TYPE[kind]) + [REQUIREMENTS_HEADER]
+    headers = ["type", *COLUMNS_BY_TYPE[kind], REQUIREMENTS_HEADER]
     ws.append(headers)
-    notes = {**NOTES, **NOTES_BY_TYPE[kind], REQUIREMENTS_HEADER: REQUIREMENTS_NOTE}
+    type_note = (
+        f"Fills itself in with {kind} once the row has any value (a formula, for the first"
+        f" {TEMPLATE_ROWS:,} rows), so that the row keeps its type when the sheet is saved"
+        " as CSV, which loses the sheet name."
+    )
+    notes = {
+        **NOTES,
+        **NOTES_BY_TYPE[kind],
+        REQUIREMENTS_HEADER: REQUIREMENTS_NOTE,
+        "type": type_note,
+    }
     for index, (cell, header) in enumerate(zip(ws[1], headers, strict=True), start=1):
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
@@ -1451,6 +1465,8 @@ def write_template(kind: str, path: Path) -> None:
             ws.add_data_validation(rule)
             column = get_column_letter(index)
             rule.add(f"{column}2:{column}5000")
+    for number in range(2, TEMPLATE_ROWS + 2):
+        ws.cell(number, 1, f'=IF(COUNTA(B{number}:AZ{number})=0,"","{kind}")')
     ws.freeze_panes = "A2"
     save_workbook(wb, path)
 

@@ -453,3 +453,237 @@ def test_a_new_status_starts_a_new_reminder_countdown(state_dir: Path) -> None:
         assert journal.get("k").days_until_rejection == 3  # type: ignore[union-attr]
         assert journal.observe("id-1", "IN_REVIEW", at=now + timedelta(seconds=2))
         assert journal.get("k").days_until_rejection is None  # type: ignore[union-attr]
+
+
+def sent(journal: Journal, key: str = "k") -> str:
+    """Bring a new row to SUBMITTED and return its requestId."""
+    put(journal, key, "SUBMITTED")
+    return f"id-{key}"
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        pytest.param("UPDATE_REQUESTED", id="update-requested"),
+        pytest.param("UPDATE_REQUESTED_BY_INTERNAL_REVIEWER", id="by-internal-reviewer"),
+    ],
+)
+def test_asked_at_is_when_a_change_request_was_first_seen(journal: Journal, status: str) -> None:
+    """A change request seen again later keeps the time it was first seen as asked_at."""
+    first = datetime.now(UTC)
+    request_id = sent(journal)
+    assert journal.get("k").asked_at is None  # type: ignore[union-attr]
+    assert journal.observe(request_id, status, at=first)
+    assert journal.get("k").asked_at == first  # type: ignore[union-attr]
+    assert journal.observe(request_id, status, at=first + timedelta(hours=1))
+    entry = journal.get("k")
+    assert entry is not None and entry.status_at == first + timedelta(hours=1)
+    assert entry.asked_at == first
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            "UPDATE_REQUESTED", "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER", id="to-internal-reviewer"
+        ),
+        pytest.param(
+            "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER", "UPDATE_REQUESTED", id="to-update-requested"
+        ),
+    ],
+)
+def test_asked_at_starts_anew_with_the_other_asking_status(
+    journal: Journal, before: str, after: str
+) -> None:
+    """A change from one asking status to the other is a new request for changes."""
+    first = datetime.now(UTC)
+    request_id = sent(journal)
+    assert journal.observe(request_id, before, at=first)
+    assert journal.observe(request_id, after, at=first + timedelta(hours=1))
+    entry = journal.get("k")
+    assert entry is not None and entry.request_status == after
+    assert entry.asked_at == first + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        pytest.param("IN_REVIEW", id="in-review"),
+        pytest.param("PENDING", id="pending"),
+        pytest.param("REJECTED", id="rejected"),
+        pytest.param("COMPLETED", id="completed"),
+    ],
+)
+def test_asked_at_is_cleared_when_infobip_stops_asking(journal: Journal, status: str) -> None:
+    """A non-asking status clears asked_at, and a later change request is timed afresh."""
+    first = datetime.now(UTC)
+    request_id = sent(journal)
+    assert journal.observe(request_id, "UPDATE_REQUESTED", at=first)
+    assert journal.observe(request_id, status, at=first + timedelta(hours=1))
+    assert journal.get("k").asked_at is None  # type: ignore[union-attr]
+    assert journal.observe(request_id, "UPDATE_REQUESTED", at=first + timedelta(hours=2))
+    assert journal.get("k").asked_at == first + timedelta(hours=2)  # type: ignore[union-attr]
+
+
+def test_an_older_observation_leaves_asked_at_alone(journal: Journal) -> None:
+    """A late webhook from before the change request neither clears nor moves asked_at."""
+    asked = datetime.now(UTC)
+    request_id = sent(journal)
+    assert journal.observe(request_id, "UPDATE_REQUESTED", at=asked)
+    assert not journal.observe(request_id, "IN_REVIEW", at=asked - timedelta(minutes=5))
+    assert not journal.observe(request_id, "UPDATE_REQUESTED", at=asked - timedelta(minutes=1))
+    entry = journal.get("k")
+    assert entry is not None and (entry.request_status, entry.asked_at) == (
+        "UPDATE_REQUESTED",
+        asked,
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("ref-1", id="referenced"),
+        pytest.param("sha256:c1", id="by-content"),
+    ],
+)
+def test_updated_clears_asked_at(journal: Journal, key: str) -> None:
+    """A request PATCHed with the changes asked for is no longer being asked to change."""
+    request_id = sent(journal, key)
+    assert journal.observe(request_id, "UPDATE_REQUESTED", at=datetime.now(UTC))
+    assert journal.get(key).asked_at is not None  # type: ignore[union-attr]
+    journal.updated(key, "c2", {**BODY, "senderName": "Fixed"}, "IN_REVIEW")
+    keys = [key, "sha256:c2"] if key.startswith("sha256:") else [key]
+    found = journal.entries(keys)
+    assert sorted(found) == sorted(keys)
+    for entry in found.values():
+        assert (entry.request_status, entry.asked_at) == ("IN_REVIEW", None)
+
+
+def test_reopen_makes_a_rejected_row_ready_to_send_again(journal: Journal) -> None:
+    """A row whose request was rejected becomes VALIDATED, with no request or status."""
+    request_id = sent(journal)
+    feedback = [{"key": "vatNumber", "code": "RES_REQ_FEED_FORMAT", "feedback": "bad"}]
+    assert journal.observe(request_id, "UPDATE_REQUESTED", at=datetime.now(UTC))
+    assert journal.remind(request_id, 3)
+    assert journal.observe(request_id, "REJECTED", at=datetime.now(UTC), feedback=feedback)
+    journal.reopen("k", request_id)
+    entry = journal.get("k")
+    assert entry is not None and entry.state == "VALIDATED"
+    assert (entry.request_id, entry.request_status, entry.status_at) == (None, None, None)
+    assert (entry.feedback, entry.days_until_rejection, entry.asked_at) == (None, None, None)
+    assert journal.by_request_id([request_id]) == {}
+
+
+def test_reopen_keeps_the_old_request_among_the_earlier_ones(journal: Journal) -> None:
+    """The rejected request stays known: listed by earlier() and request_ids(), and
+    replaced_by() leads from it to the row as it now is."""
+    request_id = sent(journal)
+    assert journal.observe(request_id, "REJECTED", at=datetime.now(UTC))
+    journal.reopen("k", request_id)
+    entry = journal.get("k")
+    assert entry is not None
+    assert journal.earlier(["k", "unknown"]) == {"k": [(request_id, "REJECTED", entry.updated_at)]}
+    assert journal.request_ids() == {request_id}
+    assert journal.replaced_by([request_id, "id-unknown"]) == {request_id: entry}
+
+
+@pytest.mark.parametrize(
+    ("state", "request_id"),
+    [
+        pytest.param("VALIDATED", "id-k", id="validated"),
+        pytest.param("SUBMITTING", "id-k", id="submitting"),
+        pytest.param("UNCERTAIN", "id-k", id="uncertain"),
+        pytest.param("FAILED", "id-k", id="failed"),
+        pytest.param("SUBMITTED", "id-other", id="submitted-as-another-id"),
+        pytest.param(None, "id-k", id="unknown-key"),
+    ],
+)
+def test_reopen_refuses_a_row_not_submitted_as_that_request(
+    journal: Journal, state: str | None, request_id: str
+) -> None:
+    """Only a row SUBMITTED as the given requestId can be reopened; nothing else changes."""
+    if state is not None:
+        put(journal, "k", state)
+    before = journal.get("k")
+    with pytest.raises(JournalError, match=f"'k' is not SUBMITTED as '{request_id}'"):
+        journal.reopen("k", request_id)
+    assert journal.get("k") == before
+    assert journal.earlier(["k"]) == {}
+    assert journal.replaced_by([request_id]) == {}
+
+
+def test_a_reopened_row_is_submitted_again_with_a_new_request_id(journal: Journal) -> None:
+    """After reopen the row is sent again and takes a second requestId without a
+    double-submit error; both requestIds stay known, the old one leading to the new."""
+    old_id = sent(journal)
+    assert journal.observe(old_id, "REJECTED", at=datetime.now(UTC))
+    journal.reopen("k", old_id)
+    journal.submitting("k", {**BODY, "senderName": "Fixed"})
+    journal.submitted("k", "id-new", "PENDING")
+    entry = journal.get("k")
+    assert entry is not None and (entry.state, entry.request_id) == ("SUBMITTED", "id-new")
+    assert journal.request_ids() == {old_id, "id-new"}
+    assert [old for old, _, _ in journal.earlier(["k"])["k"]] == [old_id]
+    assert journal.replaced_by([old_id]) == {old_id: entry}
+    assert [e.key for e in journal.tracked()] == ["k"]
+
+
+def test_earlier_lists_every_replaced_request_oldest_first(journal: Journal) -> None:
+    """A row rejected twice lists both of its earlier requests, in the order replaced."""
+    journal.validated([row("k")])
+    for request_id, status in [("id-1", "REJECTED"), ("id-2", "CANCELED")]:
+        journal.submitting("k", BODY)
+        journal.submitted("k", request_id)
+        assert journal.observe(request_id, status, at=datetime.now(UTC))
+        journal.reopen("k", request_id)
+    earlier = journal.earlier(["k"])["k"]
+    assert [(old, status) for old, status, _ in earlier] == [
+        ("id-1", "REJECTED"),
+        ("id-2", "CANCELED"),
+    ]
+    assert set(journal.replaced_by(["id-1", "id-2"])) == {"id-1", "id-2"}
+
+
+def test_replaced_records_an_earlier_request_once(journal: Journal) -> None:
+    """Recording that a new row replaces a request twice keeps one earlier request."""
+    journal.validated([row("new")])
+    journal.replaced("new", "id-old", "REJECTED")
+    journal.replaced("new", "id-old", "REJECTED")
+    earlier = journal.earlier(["new"])
+    assert [(old, status) for old, status, _ in earlier["new"]] == [("id-old", "REJECTED")]
+    assert earlier["new"][0][2].utcoffset() is not None
+    assert journal.request_ids() == {"id-old"}
+    assert journal.replaced_by(["id-old"]) == {"id-old": journal.get("new")}
+
+
+def test_a_version_3_journal_is_upgraded_keeping_its_rows(state_dir: Path) -> None:
+    """A journal written before asked_at and earlier requests opens with its rows and
+    versions, asked_at unknown, and can record earlier requests."""
+    path = state_dir / f"journal-{ACCOUNT}.sqlite3"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for step in journal_module._MIGRATIONS[:3]:
+            for statement in step:
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO requests (key, content, state, request_id, request_status, status_at,"
+            " created_at, updated_at) VALUES ('k', 'c', 'SUBMITTED', 'id-1', 'UPDATE_REQUESTED',"
+            " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00',"
+            " '2026-01-01T00:00:00+00:00')"
+        )
+        db.execute("INSERT INTO versions (key, content) VALUES ('k', 'c0')")
+        db.execute("PRAGMA user_version = 3")
+        db.commit()
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        entry = journal.get("k")
+        assert entry is not None and (entry.state, entry.request_id) == ("SUBMITTED", "id-1")
+        assert (entry.request_status, entry.asked_at) == ("UPDATE_REQUESTED", None)
+        assert journal.had("k", "c0")
+        assert journal.earlier(["k"]) == {}
+        assert journal.observe("id-1", "REJECTED", at=datetime.now(UTC))
+        journal.reopen("k", "id-1")
+        assert [(old, status) for old, status, _ in journal.earlier(["k"])["k"]] == [
+            ("id-1", "REJECTED")
+        ]
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION

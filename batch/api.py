@@ -201,12 +201,17 @@ class Infobip:
             raise SubmitUnknown(f"HTTP {response.status_code} without a request id") from None
 
     async def requests(
-        self, *, types: Sequence[str] = (), countries: Sequence[str] = (), page: int = 0
+        self,
+        *,
+        types: Sequence[str] = (),
+        countries: Sequence[str] = (),
+        page: int = 0,
+        size: int = LIST_PAGE,
     ) -> dict[str, Any]:
         """One page of the account's requests (of these types, in these countries; all
-        when empty), newest first, as many as Infobip allows a page:
-        `{"results": [...], "paging": {...}}`."""
-        params: dict[str, Any] = {"sort": "requestedDate,desc", "page": page, "size": LIST_PAGE}
+        when empty), newest first, as many as Infobip allows a page unless `size` says
+        fewer: `{"results": [...], "paging": {...}}`."""
+        params: dict[str, Any] = {"sort": "requestedDate,desc", "page": page, "size": size}
         if types:
             params["type"] = list(types)
         if countries:

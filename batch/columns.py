@@ -159,7 +159,7 @@ def standard_column(
     lookup = lookup or {}
     if name in lookup and name != "quantity":
         # The requirement columns are this offer's: another value may need others.
-        asked = _cell_text(lookup[name])
+        asked = rows.cell_text(lookup[name])
         lines.append(
             f"The requirement columns are for {asked}: for another value, make another template."
         )
@@ -254,8 +254,3 @@ def requirement_check(requirement: Requirement) -> Check | None:
     return None
 
 
-def _cell_text(value: Any) -> str:
-    """A lookup value as a cell holds it: lists separated by `;`."""
-    if isinstance(value, list | tuple):
-        return ";".join(str(item) for item in value)
-    return str(value)

@@ -141,7 +141,8 @@ def summary(report: Report, *, live: bool) -> None:
         "needs": needs,
         "seconds": report.timings,
     }
-    logger.info("results written to %s: %s", report.output, dict(counts), extra={"fields": fields})
+    said = ", ".join(f"{result} {counts[result]}" for result in Result if counts[result])
+    logger.info("results written to %s: %s", report.output, said, extra={"fields": fields})
     for line in report.changes:
         logger.warning("%s", line, extra={"fields": {"changed": line}})
     if report.needs[Need.YOU]:
@@ -173,6 +174,13 @@ def status_summary(report: StatusReport, *, live: bool) -> None:
             logger.warning("needs you: %s", line, extra={"fields": {**fields, "line": line}})
     for request_id in report.missing:
         logger.warning("%s: not in Infobip's list", request_id)
+    for path, count in report.waiting.items():
+        logger.warning(
+            "%s: %d row(s) not sent yet (DEFERRED or stopped): run the file again to send them",
+            path,
+            count,
+            extra={"fields": {"file": str(path), "waiting": count}},
+        )
     if live and report.requests:
         table = Table()
         for name in ("where", "reference", "status", "days left", "next step"):
@@ -190,12 +198,13 @@ def status_summary(report: StatusReport, *, live: bool) -> None:
             )
         Console(stderr=True).print(table)
     counts = dict(sorted(report.statuses.items()))
-    files = ", ".join(map(str, report.files)) or "the journal"
+    files = ", ".join(map(str, report.files)) or "the requests this account has open"
     needed = len(report.needs_person)
+    said = ", ".join(f"{status} {count}" for status, count in counts.items()) or "none"
     logger.info(
-        "statuses of %s: %s; %d need you",
+        "where the requests of %s stand: %s; %d need you",
         files,
-        counts,
+        said,
         needed,
         extra={"fields": {"statuses": counts, "needYou": needed}},
     )

@@ -74,7 +74,8 @@ def resolve(text: str, base: Path, *, max_bytes: int) -> LocalDocument | str:
     if not path.is_relative_to(root):
         raise DocumentProblem(f"{text!r} points outside {base}; keep documents inside that folder")
     if not path.is_file():
-        raise DocumentProblem(f"file not found: {text!r} (looked in {base})")
+        where = base.resolve() if str(base) in ("", ".") else base
+        raise DocumentProblem(f"file not found: {text!r} (looked in {where})")
     if path.suffix.lower() not in DOCUMENT_TYPES:
         allowed = " ".join(sorted(DOCUMENT_TYPES))
         raise DocumentProblem(f"{text!r}: Infobip takes only these file types: {allowed}")

@@ -640,8 +640,9 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     try:
         # Read again under the write lock: another process may have migrated meanwhile.
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        for number, step in enumerate(_MIGRATIONS[version:], start=version + 1):
-            logger.info("journal %s: migrating schema to version %d", path, number)
+        if 0 < version < SCHEMA_VERSION:  # an existing journal (a new one is just made)
+            logger.info("journal %s: upgrading it to schema version %d", path, SCHEMA_VERSION)
+        for step in _MIGRATIONS[version:]:
             for statement in step:
                 connection.execute(statement)
         if version < SCHEMA_VERSION:

@@ -6,6 +6,7 @@ are kept here, in one place; the results sheet, the console and `status` all rea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,6 +22,7 @@ DAYS_TO_ANSWER = 30
 ASKING = frozenset({"UPDATE_REQUESTED", "UPDATE_REQUESTED_BY_INTERNAL_REVIEWER"})
 FINAL = frozenset({"COMPLETED", "REJECTED", "CANCELED"})
 REDOABLE = frozenset({"REJECTED", "CANCELED"})
+_DOCUMENT_ID = re.compile(r"[0-9A-F]{128}")  # as uploads return them
 # The columns the tool puts first in every results sheet, in this order. When the input
 # is itself a results sheet (the fix-and-resubmit loop), its columns of these names are
 # replaced.
@@ -165,6 +167,9 @@ class Outcome:
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
     same_as: str = ""  # for a DUPLICATE: the row it repeats
     replaces: str = ""  # resubmitted: the requestId of the REJECTED or CANCELED request
+    # `result` is an earlier run's (read back by `status`): where the request stands now
+    # decides what is next, not what that run did.
+    earlier_result: bool = False
     deferred_by: str = ""  # for a DEFERRED row: the country whose cap holds it
 
     def known(self, entry: Entry, *, now: datetime | None = None) -> None:
@@ -177,10 +182,13 @@ class Outcome:
         self.numbers = numbers_text(entry.numbers, (entry.body or {}).get("quantity"))
         self.days_until_rejection, self.days_estimated = days_left(entry, now=now)
         self.updated_at = shown(entry.checked_at)
+        self.document_ids = self.document_ids or document_ids(entry.body)
 
     def next_step(self) -> tuple[Need, str]:
         """Who acts next and what to do, in plain words: from where the request stands
         when there is one, else from what this run did with the row."""
+        if self.earlier_result and self.request_id:
+            return _by_status(self)
         by_result = _BY_RESULT.get(self.result) if self.result is not None else None
         if by_result is not None:
             need, text = by_result(self)
@@ -231,7 +239,7 @@ def _duplicate(o: Outcome) -> tuple[Need, str]:
 def _valid(o: Outcome) -> tuple[Need | None, str]:
     if o.request_id:  # a followed-up row a run would act on: the request says more
         return None, ""
-    return Need.READY, "Ready: `run` sends it."
+    return Need.READY, "Ready: resource-batch run sends it."
 
 
 def _deferred(o: Outcome) -> tuple[Need, str]:
@@ -298,7 +306,11 @@ def _by_status(o: Outcome) -> tuple[Need, str]:
         return Need.DONE, "Done." + (" See numbers." if o.numbers else "")
     if not o.request_id:
         return Need.LATER, "Not sent yet: run the file again."
-    return Need.INFOBIP, "Nothing to do: Infobip is reviewing it. Run `status` to follow it."
+    if status == "IN_PROGRESS":
+        return Need.INFOBIP, "Nothing to do: Infobip approved it and is setting it up."
+    return Need.INFOBIP, (
+        "Nothing to do: Infobip is reviewing it. Run resource-batch status to follow it."
+    )
 
 
 def _answer_by(o: Outcome) -> str:
@@ -326,6 +338,18 @@ def days_left(entry: Entry, *, now: datetime | None = None) -> tuple[int | None,
         return None, False
     waited = ((now or datetime.now(UTC)) - entry.asked_at).days
     return max(DAYS_TO_ANSWER - waited, 0), True
+
+
+def document_ids(body: dict[str, Any] | None) -> list[str]:
+    """The documentIds a request was sent with, "key: id, id" per requirement."""
+    found = []
+    for item in (body or {}).get("requirements") or []:
+        values = item.get("value")
+        values = values if isinstance(values, list) else [values]
+        ids = [str(v) for v in values if isinstance(v, str) and _DOCUMENT_ID.fullmatch(v)]
+        if ids:
+            found.append(f"{item.get('key')}: {', '.join(ids)}")
+    return found
 
 
 def feedback_text(feedback: list[dict[str, Any]] | None) -> str:

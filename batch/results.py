@@ -228,17 +228,24 @@ def _add(notes: dict[int, tuple[str, list[str]]], index: int, colour: str, text:
 
 
 def guide(offers: Mapping[str, Offer], attachments: Mapping[str, str]) -> Guide:
-    """The Guide sheet: every requirement of the offers, and the lookups themselves
-    (read back by a later run to notice when Infobip's requirements change)."""
+    """The Guide sheet: every requirement of the offers (offers asking the same listed
+    once), and the lookups themselves (read back by a later run to notice when Infobip's
+    requirements change)."""
     from batch.columns import describe_rules
 
+    blocks: dict[tuple[str, str], list[Offer]] = {}
+    for offer in offers.values():
+        if offer.refusal is None:
+            specs = json.dumps(list(offer.requirements), sort_keys=True)
+            blocks.setdefault((offer_words(offer.lookup), specs), []).append(offer)
+    labels = Counter(label for label, _ in blocks)
     table_rows: list[list[str]] = []
     links: dict[int, str] = {}
-    made_from = []
-    for offer in offers.values():
-        if offer.refusal is not None:
-            continue
-        label = offer_words(offer.lookup)
+    for (label, _), same in blocks.items():
+        if labels[label] > 1:  # the same words, other requirements: say what differs
+            quantities = sorted({str(o.lookup.get("quantity", 1)) for o in same}, key=int)
+            label += f", quantity {', '.join(quantities)}"
+        offer = same[0]
         for spec, requirement in zip(
             offer.requirements, rows.prepare(offer.requirements), strict=True
         ):
@@ -259,7 +266,7 @@ def guide(offers: Mapping[str, Offer], attachments: Mapping[str, str]) -> Guide:
                     attachment,
                 ]
             )
-        made_from.append(made_from_row(offer))
+    made_from = [made_from_row(o) for o in offers.values() if o.refusal is None]
     if made_from and not table_rows:
         empty = "Infobip needs no requirements beyond the standard columns."
         return Guide(GUIDE_HEADERS, table_rows, links, made_from, empty)

@@ -308,7 +308,14 @@ def _standard(layout: Layout, texts: Sequence[str]) -> Standard:
             body[name] = value
     if kind == NUMBER and "quantity" not in body and "quantity" not in broken:
         body["quantity"] = 1  # the lookup's default; submit states none, so say it
-    lookup = _lookup(kind, body, broken)
+    asked = dict(body)
+    if "capabilities" in broken and "capabilities" in cells:
+        # SMS,FAX: the row is invalid, but its requirements are those of SMS; check them.
+        valid = [v.upper() for v in SPLIT_LIST.split(cells["capabilities"][1]) if v]
+        valid = [v for v in ENUMS["capabilities"] if v in valid]
+        if valid:
+            asked["capabilities"], broken = tuple(valid), broken - {"capabilities"}
+    lookup = _lookup(kind, asked, broken)
     return Standard(
         layout,
         kind,
@@ -566,7 +573,7 @@ def offer_words(lookup: Mapping[str, Any]) -> str:
     INTERNATIONAL) in GB"."""
     kind = str(lookup.get("type", ""))
     options = [
-        f"{name} {_cell_text(lookup[name])}" if name != "numberType" else str(lookup[name])
+        f"{name} {cell_text(lookup[name])}" if name != "numberType" else str(lookup[name])
         for name in LOOKUP.get(kind, ())
         if name in lookup and name not in ("countryCode", "quantity", "capabilities")
     ]
@@ -574,7 +581,8 @@ def offer_words(lookup: Mapping[str, Any]) -> str:
     return f"{READABLE.get(kind, kind)}s{shown} in {lookup.get('countryCode', '?')}"
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A lookup value as a cell holds it: lists separated by `;`."""
     return ";".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import json
 import logging
 import time
 from collections import Counter, defaultdict
@@ -159,11 +160,12 @@ async def examine(
         sheets = read_sheets(input_path)
         check_writable(output, sheets)  # before anything is spent, not after
         candidates = parse_sheets(sheets)
+        attachments, made_from = guide_of(input_path)
         read = time.monotonic()
         offers = await check_rows(settings, api, candidates, input_path, progress=progress)
+        _against_made_from(candidates, made_from)
         ready = judge(candidates, dry_run=settings.dry_run)
         timings = {"read": read - began, "check": time.monotonic() - read}
-    attachments, made_from = guide_of(input_path)
     found = changes(made_from, offers)
     for line in found:
         logger.warning("%s: %s", input_path, line, extra={"fields": {"changed": line}})
@@ -184,6 +186,66 @@ def guide_of(path: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
             if len(values) > max(key, attachment) and values[attachment]:
                 attachments[values[key]] = values[attachment]
     return attachments, read_made_from(iter(rows))
+
+
+# What Infobip takes when a lookup option is left out (the spec: clientType absent means
+# international numbers only).
+_DEFAULTS = {"clientType": "INTERNATIONAL"}
+
+
+def _against_made_from(
+    candidates: Sequence[Candidate], made_from: Sequence[tuple[str, str, str]]
+) -> None:
+    """Warn on the option cells of rows that ask for another offer than the one their
+    sheet (a template) was made for: its requirement columns are not theirs, and an empty
+    option is the likeliest slip (an empty clientType is INTERNATIONAL, not LOCAL)."""
+    made = []
+    for lookup_text, _, _ in made_from:
+        try:
+            made.append(dict(json.loads(lookup_text)))
+        except (ValueError, TypeError):
+            continue
+    if not made:
+        return
+    warned: dict[int, list[tuple[str, str]]] = {}
+    for candidate in candidates:
+        lookup = candidate.lookup
+        if lookup is None or dict(lookup) in made:
+            continue
+        key = id(candidate.standard)
+        if key not in warned:
+            warned[key] = _option_warnings(candidate, lookup, made)
+        for column, text in warned[key]:
+            candidate.warn(column, text)
+
+
+def _option_warnings(
+    candidate: Candidate, lookup: Mapping[str, Any], made: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    same = [m for m in made if m.get("type") == lookup["type"]]
+    same = [m for m in same if m.get("countryCode") == lookup.get("countryCode")]
+    if not same:
+        return []
+    headers = {name: header for name, _, header in candidate.standard.layout.standard}
+    found = []
+    for name in rowlib.LOOKUP[str(lookup["type"])]:
+        if name in ("countryCode", "quantity") or same[0].get(name) == lookup.get(name):
+            continue
+        sheet_value = same[0].get(name)
+        meant = "none" if sheet_value is None else rowlib.cell_text(sheet_value)
+        if name in lookup:
+            text = (
+                f"{rowlib.cell_text(lookup[name])}: this sheet was made for {meant}; rows like"
+                " this one have other requirements (see errors and the Guide sheet)"
+            )
+        else:
+            default = f" (Infobip then takes {_DEFAULTS[name]})" if name in _DEFAULTS else ""
+            text = (
+                f"left empty{default}, while this sheet was made for {meant}: its"
+                f" requirement columns are {meant}'s; fill in {meant} if that is what you want"
+            )
+        found.append((headers.get(name, name), text))
+    return found
 
 
 def parse_sheets(sheets: Sequence[Sheet]) -> list[Candidate]:

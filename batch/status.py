@@ -22,6 +22,7 @@ from batch import columns as cols
 from batch import reconcile, results
 from batch.api import Infobip
 from batch.config import Settings
+from batch.errors import InputError
 from batch.journal import FINAL, Entry, Journal
 from batch.outcome import (
     RESULT_COLUMNS,
@@ -51,6 +52,7 @@ class Request:
     outcome: Outcome
     type: str = ""
     country: str = ""
+    in_sheet: bool = True  # False: known from the journal, its sheet not rewritten
 
     @property
     def need(self) -> Need:
@@ -62,7 +64,10 @@ class Request:
         ref = f", reference {self.reference}" if self.reference else ""
         head = f"{self.where}{ref} ({self.outcome.request_id})"
         status = self.outcome.request_status or "status unknown"
-        lines = [f"{head}: {status}: {self.outcome.next_step()[1]}"]
+        step = self.outcome.next_step()[1]
+        if not self.in_sheet and self.need is Need.YOU:
+            step += " (to see it marked in the sheet, run resource-batch status with the file)"
+        lines = [f"{head}: {status}: {step}"]
         lines += [f"{head}: Infobip asks: {feedback_line(f)}" for f in self.outcome.feedback]
         if self.outcome.note and status == "REJECTED":
             lines.append(f"{head}: Infobip's note: {self.outcome.note}")
@@ -79,6 +84,7 @@ class StatusReport:
     files: list[Path]
     out: Path | None = None
     statuses: Counter[str] = field(default_factory=Counter)
+    waiting: dict[Path, int] = field(default_factory=dict)  # rows a later run sends, per file
 
     @property
     def needs_person(self) -> list[Request]:
@@ -111,6 +117,31 @@ async def refresh(
         if since is not None and oldest is not None and oldest < since - reconcile.SKEW:
             break
     return found
+
+
+async def _reach(api: Infobip) -> dict[str, dict[str, Any]]:
+    """One page of one request, only to show that Infobip takes the credentials.
+
+    Raises:
+        AuthError, ApiError: it does not, or cannot be reached.
+    """
+    await api.requests(size=1)
+    return {}
+
+
+def _check_results_sheet(path: Path, sheets: Sequence[Sheet]) -> None:
+    """`status` rewrites results sheets; a request sheet without requestIds is not one.
+
+    Raises:
+        InputError: no sheet of `path` has a requestId column.
+    """
+    wanted = normalise("requestId")
+    if not any(wanted in map(normalise, sheet.headers) for sheet in sheets):
+        msg = (
+            "is not a results sheet (it has no requestId column): give status the"
+            " .results file a run wrote"
+        )
+        raise InputError(msg, file=str(path))
 
 
 def record(journal: Journal, listed: Mapping[str, Mapping[str, Any]]) -> datetime:
@@ -157,6 +188,8 @@ async def run_status(
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
     sheets = {path: read_sheets(path) for path in files}
+    for path, read in sheets.items():
+        _check_results_sheet(path, read)
     rows = {path: results_rows(found) for path, found in sheets.items()}
     with Journal.open(settings.state_dir, settings.account) as journal:
         ids = {c.request_id for found in rows.values() for c in found if c.request_id}
@@ -166,17 +199,21 @@ async def run_status(
         asked = {i for i in ids if i not in known or known[i].request_status not in FINAL}
         sent = [when for i in asked if i in known and (when := known[i].sent_at) is not None]
         since = min(sent) if sent and len(sent) == len(asked) else None
-        listed: dict[str, dict[str, Any]] = {}
-        if asked:
-            async with Infobip.connect(settings) as api:
-                listed = await refresh(api, asked, since=since)
+        async with Infobip.connect(settings) as api:
+            # With nothing to ask, one small read still says whether the key is taken:
+            # a wrong key (an empty journal of its own) must not pass for "all is well".
+            listed = await refresh(api, asked, since=since) if asked else await _reach(api)
         now = record(journal, listed)
         known = journal.by_request_id(ids)
         histories = journal.earlier(entry.key for entry in known.values())
     requests: list[Request] = []
+    waiting: dict[Path, int] = {}
     for path, found in rows.items():
         requests += _follow(path, found, known, listed, now, histories)
         _rewrite(settings, path, sheets[path], found)
+        later = sum(c.outcome.need is Need.LATER for c in found if not c.request_id)
+        if later:
+            waiting[path] = later
     in_files = {r.outcome.request_id for r in requests}
     for entry in tracked:
         if str(entry.request_id) not in in_files:
@@ -185,7 +222,7 @@ async def run_status(
         write_results(out, [_listing(requests)])
     missing = sorted(asked - listed.keys())
     statuses = Counter(r.outcome.request_status or "?" for r in requests)
-    return StatusReport(requests, missing, list(files), out, statuses)
+    return StatusReport(requests, missing, list(files), out, statuses, waiting)
 
 
 def results_rows(sheets: Sequence[Sheet]) -> list[Candidate]:
@@ -214,6 +251,7 @@ def _shown(cells: Mapping[str, str], headers: Sequence[str]) -> Outcome:
     days = cells.get("daysUntilRejection", "").strip()
     repeats = _REPEATS.search(cells.get("warnings", "")) if result == Result.DUPLICATE else None
     return Outcome(
+        earlier_result=True,
         same_as=repeats.group(1) if repeats else "",
         result=Result(result) if result in Result.__members__ else None,
         request_id=cells.get("requestId", "").strip(),
@@ -312,6 +350,7 @@ def _journal_request(entry: Entry, now: datetime) -> Request:
         outcome,
         entry.type or "",
         entry.country or "",
+        in_sheet=False,
     )
 
 

@@ -264,15 +264,16 @@ class Sender:
     ) -> None:
         was = outcome.request_status
         if known is None or was not in REDOABLE:
-            where = f"its request is {was}" if known is not None else "its request is not known"
-            outcome.result = Result.INVALID
-            outcome.errors = [
+            where = f"it is {was}" if known is not None else "its request is not known here"
+            outcome.result = Result.ALREADY_SUBMITTED
+            outcome.warnings.append(
                 Problem(
-                    f"resubmit sends a REJECTED or CANCELED request again; {where}."
-                    " Leave the action empty",
+                    f"resubmit sends only a REJECTED or CANCELED request again, and {where};"
+                    " not sent, and the action cleared",
                     "action",
                 )
-            ]
+            )
+            outcome.cells["action"] = ("", f"resubmit not done: {where}.")
             return
         redo[id(candidate)] = candidate.request_id
         outcome.replaces = candidate.request_id
@@ -699,9 +700,10 @@ def _defer(outcome: Outcome, country: str, why: str) -> None:
 
 
 def _capped(cap: int, country: str, pending: int, *, dry_run: bool) -> str:
-    held = f"{country} has {pending} pending"
+    held = f"in {country}, {pending} {'is' if pending == 1 else 'are'} pending"
     if pending < cap:
-        held += f" and the rows above take the other {cap - pending}"
+        left = cap - pending
+        held += f" and the rows above take the {left} place{'s' if left > 1 else ''} left"
     said = "a run would not send it yet" if dry_run else "not sent"
     return (
         f"{said}: Infobip allows {cap} pending alphanumeric requests per country, and {held};"

@@ -357,25 +357,31 @@ def _validation(column: Column, lists: _Lists) -> dict[str, Any]:
         "error_title": column.header[:32],
         "error_message": message[:255],
     }
+    if check.kind == "list" and not check.strict:
+        # A suggestion, not a rule: other values are fine (a consent box's "yes", two
+        # capabilities in one cell), so Excel must not complain about them.
+        rule["show_error"] = False
     return rule
 
 
 def _widths(table: Table) -> list[int]:
-    """Column widths from the header and the first rows' longest lines, capped."""
+    """Column widths from the header and the first rows' longest lines, capped; a column
+    with a set width keeps it when it has any text."""
     widths = []
     sample = table.rows[:_FIT_ROWS]
     for index, column in enumerate(table.columns):
-        if column.width is not None:
-            widths.append(column.width)
-            continue
-        longest = max(len(line) for line in column.header.splitlines() or [""])
+        header = max(len(line) for line in column.header.splitlines() or [""])
+        longest = 0
         for values in sample:
             value = values[index]
             if value:
                 text = str(value)
                 size = max(map(len, text.splitlines())) if "\n" in text else len(text)
                 longest = max(longest, size)
-        widths.append(min(max(longest + 2, 8), _MAX_WIDTH))
+        if column.width is not None and longest:  # a set width, for a column with text
+            widths.append(column.width)
+        else:  # an empty column is only as wide as its header
+            widths.append(min(max(longest + 2, header + 2, 8), _MAX_WIDTH))
     return widths
 
 
@@ -413,10 +419,13 @@ def _write_guide(sheet: Worksheet, guide: Guide | None, lists: _Lists, styles: _
     bold, grey = styles.get(bold=True), styles.get(colour="808080")
     if guide is not None:
         _guide_table(grid, guide, styles)
-        for index, width in enumerate((24, 26, 26, 10, 9, 9, 50, 60, 50)[: len(guide.headers)]):
+        for index, width in enumerate((36, 26, 26, 10, 9, 9, 50, 60, 50)[: len(guide.headers)]):
             sheet.set_column(index, index, width)
         top = max((r for r, _ in grid), default=0) + 2
         if guide.made_from:
+            # For the tool, not for reading: hidden rows (unhide them to see them).
+            for row in range(top, top + len(guide.made_from) + 1):
+                sheet.set_row(row, None, None, {"hidden": True})
             grid[top, 0] = (MADE_FROM_TITLE, bold, None)
             for offset, values in enumerate(guide.made_from, start=1):
                 for column, value in enumerate(values):

@@ -98,7 +98,7 @@ def list_calls(batch: Batch) -> int:
 def test_status_writes_statuses_feedback_and_numbers_into_the_sheet(busy, tmp_path) -> None:
     """`status RESULTS` rewrites the sheet with each request's status, Infobip's feedback
     as "key: CODE: text", the numbers bought and when it was refreshed; the results are
-    kept; requests already final are not asked again."""
+    kept; requests already final are not asked again (one small read checks the key)."""
     batch = busy(tmp_path)
     path, _, first = asked(batch, [toll_free("2")])
     results = results_path(path)
@@ -112,7 +112,8 @@ def test_status_writes_statuses_feedback_and_numbers_into_the_sheet(busy, tmp_pa
     assert [r["result"] for r in after] == [r["result"] for r in first], "results are kept"
     calls = list_calls(batch)
     assert status(batch, str(results)).exit_code == (1 if rejected else 0)
-    assert list_calls(batch) == calls, "final requests are not asked again"
+    # Final requests are not asked again: only one small read, to check the key.
+    assert list_calls(batch) == calls + 1
 
 
 def assert_shown(batch: Batch, results: Path) -> list[dict[str, str]]:
@@ -218,10 +219,15 @@ def test_an_edit_while_in_review_is_reported_once_and_put_back(busy, tmp_path) -
     assert "edited (companyName)" in row["errors"]
     assert row["companyName"] == "Acme d.o.o.", "what Infobip holds, not what was typed"
     assert not any(op == "update-resource-request" for op, _ in batch.api.calls())
+    checked = status(batch, str(results))
+    assert checked.exit_code == 0, "reported once: the request needs nobody"
+    (row,) = batch.results(results_path(results))
+    assert row["result"] == "UPDATE_REFUSED" and row["nextStep"].startswith("Nothing to do")
     again = batch.run(str(results))
     assert again.exit_code == 0, again.output
     (row,) = batch.results(results_path(results))
     assert row["result"] == "ALREADY_SUBMITTED" and not row["errors"]
+    assert row["documentIds"].startswith("companyRegistrationDocument: "), "kept from the journal"
 
 
 def test_cancel_where_allowed_and_where_not_each_sent_once(busy, tmp_path) -> None:
@@ -294,18 +300,20 @@ def test_a_rejected_row_is_resubmitted_once(busy, tmp_path) -> None:
 
 
 def test_resubmit_is_only_for_a_rejected_or_cancelled_request(busy, tmp_path) -> None:
-    """Asked to resubmit a request Infobip is still reviewing, the row is INVALID with
-    the action cell marked, and nothing is sent."""
+    """Asked to resubmit a request Infobip is still reviewing, nothing is sent: the row
+    says why, once, and the action is cleared."""
     batch = busy(tmp_path)
     results, rows = submitted(batch, [hr_alpha(SENDERS[0])])
     rows[0]["action"] = "resubmit"
     write(results, rows)
     stored = len(batch.api.stored())
     result = batch.run(str(results))
-    assert result.exit_code == 1
+    assert result.exit_code == 0, result.output
     (row,) = batch.results(results_path(results))
-    assert row["result"] == "INVALID"
-    assert row["errors"].startswith("action: resubmit sends a REJECTED or CANCELED request")
+    assert row["result"] == "ALREADY_SUBMITTED" and row["action"] == ""
+    assert row["warnings"].startswith(
+        "action: resubmit sends only a REJECTED or CANCELED request again, and it is PENDING"
+    )
     assert len(batch.api.stored()) == stored
 
 

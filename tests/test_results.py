@@ -361,3 +361,28 @@ def test_write_refused(tmp_path: Path, name: str, count: int, expected: str) -> 
     table = results.table(request_sheet(), {}, {})
     with pytest.raises(ConfigError, match=expected):
         write_results(tmp_path / name, [table] * count)
+
+
+def test_offers_asking_the_same_are_listed_once_and_empty_columns_stay_narrow(
+    tmp_path: Path,
+) -> None:
+    """Number rows of several quantities are several lookups asking the same: the Guide
+    lists their requirements once. Result columns with nothing in them are only as wide
+    as their headers."""
+    lookups = [{**HR_ALPHA, "quantity": q} for q in (1, 2)]
+    offers = {json.dumps(lk, sort_keys=True): Offer(HR_SPECS, lookup=lk) for lk in lookups}
+    built = results.guide(offers, {})
+    assert len(built.rows) == len(HR_SPECS)
+    assert len(built.made_from) == 2
+    path = tmp_path / "out.xlsx"
+    write(path, request_sheet("Requests"))
+    sheet = openpyxl.load_workbook(path)["Requests"]
+    headers = [cell.value for cell in sheet[1]]
+
+    def width(name: str) -> float:  # adjacent columns of one width are stored as one
+        number = headers.index(name) + 1
+        found = [d for d in sheet.column_dimensions.values() if d.min <= number <= d.max]
+        return float(found[0].width)
+
+    assert width("feedback") < 15
+    assert int(width("errors")) == 48  # XlsxWriter adds Excel's padding

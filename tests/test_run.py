@@ -273,6 +273,25 @@ def test_all_problems_of_a_row_at_once(batch) -> None:
     assert "'nope'" in emails and "'also@bad'" in emails
 
 
+def test_a_bad_capability_does_not_hide_the_requirement_columns(batch) -> None:
+    """SMS,FAX: FAX is named, and the row's other columns are still checked against the
+    requirements of the capabilities that are right (SMS), in the same round."""
+    row = {
+        "type": "NUMBER_PURCHASE",
+        "countryCode": "HR",
+        "numberType": "VIRTUAL_LONG_NUMBER",
+        "capabilities": "SMS,FAX",
+        **{k: v for k, v in hr_alpha().items() if k not in ("type", "countryCode", "senderName")},
+        "vatNumber": "HR1",
+    }
+    batch.document(DOC)
+    path = batch.csv([row])
+    assert batch.run("validate", str(path)).exit_code == 1
+    (shown,) = batch.results(path.with_name("requests.results.csv"))
+    named = [line.split(":")[0].split(" (")[0] for line in shown["errors"].splitlines()]
+    assert named == ["capabilities", "vatNumber"]
+
+
 def test_requirements_that_depend_on_an_option_are_explained(batch) -> None:
     """A column the row's options do not ask for is a warning naming those options (it
     may be asked for with other ones); a required column the sheet lacks is said to be
@@ -389,7 +408,7 @@ def test_validate_foresees_the_pending_cap(batch) -> None:
     shown = batch.results(path.with_name("requests.results.csv"))
     assert [r["result"] for r in shown] == ["VALID", "INVALID", "VALID", "DEFERRED"]
     assert shown[3]["errors"].startswith("a run would not send it yet: Infobip allows 2 pending")
-    assert "HR has 0 pending and the rows above take the other 2" in shown[3]["errors"]
+    assert "in HR, 0 are pending and the rows above take the 2 places left" in shown[3]["errors"]
     assert "once one of them is decided" in shown[3]["nextStep"]
     assert not batch.api.stored()
     assert batch.run(str(path)).exit_code == 1
@@ -398,7 +417,7 @@ def test_validate_foresees_the_pending_cap(batch) -> None:
     again = batch.run("validate", str(path))
     assert again.exit_code == 1
     shown = batch.results(path.with_name("requests.results.csv"))
-    assert "HR has 2 pending;" in shown[3]["errors"]
+    assert "in HR, 2 are pending;" in shown[3]["errors"]
 
 
 def test_a_cap_refusal_from_infobip_defers_too(batch) -> None:

@@ -76,7 +76,7 @@ def test_status_exits_0_when_nothing_needs_a_person(busy, tmp_path) -> None:
     result = status(batch, str(results))
     assert result.exit_code == 0, result.output
     assert {row["nextStep"] for row in batch.results(results)} == {
-        "Nothing to do: Infobip is reviewing it. Run `status` to follow it."
+        "Nothing to do: Infobip is reviewing it. Run resource-batch status to follow it."
     }
 
 
@@ -116,3 +116,36 @@ def test_days_left_are_estimated_without_a_reminder(busy, tmp_path) -> None:
     rows = [r for r in batch.results(results) if r["requestStatus"] in ASKING]
     assert rows and {r["daysUntilRejection"] for r in rows} == {"20"}
     assert all("about 20 days (estimated" in r["nextStep"] for r in rows)
+
+
+def test_status_refuses_a_sheet_that_is_not_a_results_sheet(batch, tmp_path) -> None:
+    """Given the filled-in input instead of its results, status says so (exit 2) and
+    leaves the file exactly as it was."""
+    from tests.test_run import toll_free
+
+    path = batch.csv([toll_free("2")])
+    before = path.read_bytes()
+    result = status(batch, str(path))
+    assert result.exit_code == 2
+    assert "is not a results sheet (it has no requestId column)" in result.output
+    assert path.read_bytes() == before
+
+
+def test_status_with_a_refused_key_and_nothing_tracked_is_exit_3(batch) -> None:
+    """A wrong key has a journal of its own, empty: status still asks Infobip once, so a
+    cron job hears of the refused key (exit 3) instead of "nothing needs you"."""
+    result = batch.run("status", env={"INFOBIP_API_KEY": "wrong"}, fast=False)
+    assert result.exit_code == 3, result.output
+    assert "Infobip refused the credentials" in result.output
+
+
+def test_status_says_which_rows_wait_for_a_later_run(batch, tmp_path) -> None:
+    """Rows held back by the pending cap are named as waiting for a later run."""
+    from tests.test_run import DOC, hr_alpha
+
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(f"Acme{i}") for i in range(3)])
+    assert batch.run(str(path)).exit_code == 1
+    result = status(batch, str(results_path(path)), "--log-format", "text")
+    assert result.exit_code == 0, result.output
+    assert "1 row(s) not sent yet (DEFERRED or stopped): run the file again" in result.output

@@ -208,7 +208,7 @@ def test_header_rules_become_excel_validations(batch) -> None:
     monthly = rules["expectedMonthlyMessages"]
     assert (monthly.type, monthly.formula1, monthly.formula2) == ("whole", "1000", "10000000")
     assert listed(book, rules["registrationConsent"]) == [HR_CONSENT]
-    assert rules["registrationConsent"].errorStyle == "warning"  # "yes" is taken too
+    assert not rules["registrationConsent"].showErrorMessage  # "yes" is taken too
     assert rules["useCase"].errorStyle in (None, "stop")  # stop: Excel's default, left out
     assert listed(book, rules["trafficType"]) == ["PROMOTIONAL", "TRANSACTIONAL"]
     assert "companyEmailAddresses" not in rules  # several values: Excel cannot check them
@@ -393,3 +393,27 @@ def test_a_run_says_when_infobip_changed_the_requirements(make_api, tmp_path) ->
     assert line in result.output
     summary = openpyxl.load_workbook(path.with_name("hr.results.xlsx"))["Summary"]
     assert line in [row[0] for row in summary.iter_rows(values_only=True)]
+
+
+def test_a_row_that_leaves_out_the_templates_option_is_told(batch) -> None:
+    """A template made for clientType LOCAL: a row that leaves clientType empty asks for
+    INTERNATIONAL's requirements, and its clientType cell says so."""
+    path = batch.folder / "gb.xlsx"
+    args = ["--type", NUMBER, "--country", "GB", "--number-type", "VIRTUAL_LONG_NUMBER"]
+    args += ["--capabilities", "SMS,VOICE", "--client-type", "LOCAL", "--out", str(path)]
+    assert template(batch, *args).exit_code == 0
+    base = {"countryCode": "GB", "numberType": "VIRTUAL_LONG_NUMBER", "capabilities": "SMS"}
+    fill(path, [{**base, "clientType": "LOCAL"}, dict(base)])
+    batch.run("validate", str(path))
+    local, empty = [
+        dict(zip(values[0], row, strict=True))
+        for values in [
+            list(openpyxl.load_workbook(path.with_name("gb.results.xlsx"))[NUMBER].values)
+        ]
+        for row in values[1:]
+    ]
+    assert "clientType" not in (local["warnings"] or "")
+    assert (
+        "clientType: left empty (Infobip then takes INTERNATIONAL), while this sheet was made"
+        in (empty["warnings"])
+    )

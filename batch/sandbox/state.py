@@ -33,10 +33,10 @@ REQUESTER = "sandbox.user@example.com"
 REMINDERS = ((3, 27), (15, 15), (27, 3))
 AUTO_REJECT_DAYS = 30
 
+# Automatic validation flags a value's form: "required" or "too long" would contradict a
+# value the client checked against the same rules (and confuse a demo).
 _AUTOMATIC_FEEDBACK = (
     ("RES_REQ_FEED_FORMAT", "The value does not have the expected format."),
-    ("RES_REQ_FEED_LENGTH_OOR", "Text length must be between 2 and 100."),
-    ("RES_REQ_FEED_REQUIRED", "This field is required and cannot be empty."),
 )
 _REVIEWER_FEEDBACK = (
     ("RES_REQ_FEED_OTHER", "The information could not be verified. Please correct it."),

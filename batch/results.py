@@ -89,13 +89,13 @@ def write(
     by_sheet: dict[str | None, dict[int, Candidate]] = defaultdict(dict)
     for candidate in candidates:
         by_sheet[candidate.row.sheet][candidate.row.number] = candidate
-    tables = [table(sheet, by_sheet[sheet.name], offers) for sheet in sheets]
-    unsent = [
-        f"{column.header} (sheet {t.name})" if t.name else column.header
-        for t in tables
-        for column in t.columns
-        if column.note.endswith(_UNASKED.partition("\n")[2])
-    ]
+    tables, unsent = [], []
+    for sheet in sheets:
+        found = by_sheet[sheet.name]
+        specs = _requirements(found.values(), offers)
+        tables.append(_table(sheet, found, specs))
+        where = f" (sheet {sheet.name})" if sheet.name else ""
+        unsent += [f"{header}{where}" for header in _unasked(sheet, specs)]
     used = {c.standard.lookup_key for c in candidates if c.standard.lookup_key in offers}
     chosen = {key: offers[key] for key in offers if key in used}
     outcomes = [c.outcome for c in candidates]
@@ -113,8 +113,14 @@ def write(
 def table(sheet: Sheet, found: Mapping[int, Candidate], offers: Mapping[str, Offer]) -> Table:
     """One input sheet as its results sheet: result columns, then the input's columns
     (and the ones it lacks), each cell marked where something is wrong with it."""
+    return _table(sheet, found, _requirements(found.values(), offers))
+
+
+def _table(
+    sheet: Sheet, found: Mapping[int, Candidate], specs: Mapping[str, list[Requirement]]
+) -> Table:
     kinds = sorted({c.type for c in found.values() if c.type}) or list(rows.TYPES)
-    specs = _requirements(found.values(), offers)
+    unasked = set(_unasked(sheet, specs))
     headers = [normalise(h) for h in sheet.headers]
     kept = [i for i, name in enumerate(headers) if name not in _RESULT_NAMES]
     present = {headers[i] for i in kept}
@@ -125,7 +131,11 @@ def table(sheet: Sheet, found: Mapping[int, Candidate], offers: Mapping[str, Off
     columns = [cols.outcome_column(name) for name in RESULT_COLUMNS]
     columns += [cols.standard_column(name, kinds) for name in leading]
     for index in kept:
-        columns.append(_input_column(sheet.headers[index], kinds, specs))
+        header = sheet.headers[index]
+        if header in unasked:
+            columns.append(Column(header, _UNASKED.format(header=header), fill=WARNING))
+        else:
+            columns.append(_input_column(header, kinds, specs))
     columns += [cols.requirement_column(specs[key][0]) for key in added]
     where = {normalise(column.header): i for i, column in enumerate(columns)}
     result = Table(sheet.name, columns, [], coloured=2, delimiter=sheet.delimiter)
@@ -151,14 +161,21 @@ def _input_column(header: str, kinds: list[str], specs: Mapping[str, list[Requir
     if name in _STANDARD:
         return dataclasses.replace(cols.standard_column(_STANDARD[name], kinds), header=header)
     found = next((found for key, found in specs.items() if normalise(key) == name), None)
-    if found is None and specs:
-        return Column(header, _UNASKED.format(header=header), fill=WARNING)
     if found is None:
         return Column(header)
     if any(requirement != found[0] for requirement in found[1:]):
         note = f"{header}\nIts rules differ between the offers of this sheet: see the Guide sheet."
         return Column(header, note, kind="text")
     return cols.requirement_column(found[0], header)
+
+
+def _unasked(sheet: Sheet, specs: Mapping[str, list[Requirement]]) -> list[str]:
+    """The sheet's columns no offer of its rows asks for (when any offer is known): never
+    sent, said once."""
+    if not specs:
+        return []
+    known = _RESULT_NAMES | _STANDARD.keys() | {normalise(key) for key in specs}
+    return [h for h in sheet.headers if h.strip() and normalise(h) not in known]
 
 
 def _requirements(candidates: Any, offers: Mapping[str, Offer]) -> dict[str, list[Requirement]]:

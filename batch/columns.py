@@ -252,5 +252,3 @@ def requirement_check(requirement: Requirement) -> Check | None:
         message = f"{requirement.key}: {_bounds(low, high, 'characters')}"
         return Check("textLength", low=low, high=high, message=message)
     return None
-
-

@@ -7,6 +7,7 @@ are kept here, in one place; the results sheet, the console and `status` all rea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -185,13 +186,16 @@ class Outcome:
         self.document_ids = self.document_ids or document_ids(entry.body)
 
     def next_step(self) -> tuple[Need, str]:
-        """Who acts next and what to do, in plain words: from where the request stands
-        when there is one, else from what this run did with the row."""
+        """Who acts next and what to do, in plain words. What this run found wrong with
+        the row comes first (a problem to fix, a row held back); otherwise where its
+        request stands decides (a result an earlier run wrote never does)."""
         if self.earlier_result and self.request_id:
             return _by_status(self)
-        by_result = _BY_RESULT.get(self.result) if self.result is not None else None
-        if by_result is not None:
-            need, text = by_result(self)
+        if self.result in _SAID:
+            return _SAID[self.result]
+        decide = _DECIDED.get(self.result) if self.result is not None else None
+        if decide is not None:
+            need, text = decide(self)
             if need is not None:
                 return need, text
         return _by_status(self)
@@ -221,17 +225,6 @@ class Outcome:
         }
 
 
-def _invalid(o: Outcome) -> tuple[Need, str]:
-    return Need.YOU, "Fix the marked cells (see errors), then validate or run the file again."
-
-
-def _conflict(o: Outcome) -> tuple[Need, str]:
-    return Need.YOU, (
-        "This reference was sent before with other content: to ask for something new, give"
-        " the row a new reference; else put back what was sent."
-    )
-
-
 def _duplicate(o: Outcome) -> tuple[Need, str]:
     return Need.NOTHING, f"Nothing: {o.same_as or 'an earlier row'} asks for the same."
 
@@ -257,34 +250,38 @@ def _failed(o: Outcome) -> tuple[Need, str]:
     return Need.YOU, "Infobip refused it (see errors): fix the row, then run the file again."
 
 
-def _uncertain(o: Outcome) -> tuple[Need, str]:
-    return Need.YOU, (
+# What a row needs after this run, by result, where the result alone says it.
+_SAID: dict[Result, tuple[Need, str]] = {
+    Result.INVALID: (
+        Need.YOU,
+        "Fix the marked cells (see errors), then validate or run the file again.",
+    ),
+    Result.CONFLICT: (
+        Need.YOU,
+        "This reference was sent before with other content: to ask for something new, give"
+        " the row a new reference; else put back what was sent.",
+    ),
+    Result.UNCERTAIN: (
+        Need.YOU,
         "Sent, but Infobip's answer was lost: check in Infobip's portal whether it arrived."
-        " Each run looks for it again; --resubmit-uncertain sends it if it is still missing."
-    )
-
-
-def _update_refused(o: Outcome) -> tuple[Need, str]:
-    return Need.YOU, (
+        " Each run looks for it again; --resubmit-uncertain sends it if it is still missing.",
+    ),
+    Result.UPDATE_REFUSED: (
+        Need.YOU,
         "Your edit was not sent (see errors); the marked cells show what Infobip holds."
-        " Edit again only when Infobip asks for changes."
-    )
-
-
-def _cancel_refused(o: Outcome) -> tuple[Need, str]:
-    return Need.YOU, "Infobip did not cancel it (see errors); the action was cleared."
-
-
-_BY_RESULT: dict[Result, Any] = {
-    Result.INVALID: _invalid,
-    Result.CONFLICT: _conflict,
+        " Edit again only when Infobip asks for changes.",
+    ),
+    Result.CANCEL_REFUSED: (
+        Need.YOU,
+        "Infobip did not cancel it (see errors); the action was cleared.",
+    ),
+}
+# ... and where it depends on the row (None: the request decides).
+_DECIDED: dict[Result, Callable[[Outcome], tuple[Need | None, str]]] = {
     Result.DUPLICATE: _duplicate,
     Result.VALID: _valid,
     Result.DEFERRED: _deferred,
     Result.FAILED: _failed,
-    Result.UNCERTAIN: _uncertain,
-    Result.UPDATE_REFUSED: _update_refused,
-    Result.CANCEL_REFUSED: _cancel_refused,
 }
 
 

@@ -85,10 +85,13 @@ def measure_ours(path: str, rows: int) -> dict[str, float]:
     return {"seconds": seconds, "peak_mb": peak}
 
 
-def in_fresh_process(which: str, path: Path, rows: int, env: dict[str, str]) -> dict[str, float]:
+def in_fresh_process(
+    which: str, path: Path, rows: int, env: dict[str, str], *, module: str = "read_validate"
+) -> dict[str, float]:
+    """`module.measure_<which>(path, rows)` run in a new interpreter, its result."""
     here = str(Path(__file__).parent)
     code = (
-        f"import sys, json; sys.path.insert(0, {here!r}); import read_validate as b;"
+        f"import sys, json; sys.path.insert(0, {here!r}); import {module} as b;"
         f" print(json.dumps(b.measure_{which}({str(path)!r}, {rows})))"
     )
     done = subprocess.run(

@@ -14,17 +14,15 @@ Prints that time / the time python-calamine takes to read the same sheet (target
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from read_validate import warm_for  # noqa: E402
+from read_validate import in_fresh_process, warm_for  # noqa: E402
 
 TARGET = 3.0
 RUNS = 5
@@ -86,21 +84,6 @@ def measure_ours(path: str, rows: int) -> dict[str, float]:
     return {"seconds": seconds, "written_mb": output.stat().st_size / 2**20}
 
 
-def in_fresh_process(which: str, path: Path, rows: int, env: dict[str, str]) -> dict[str, float]:
-    here = str(Path(__file__).parent)
-    code = (
-        f"import sys, json; sys.path.insert(0, {here!r}); import validate_write as b;"
-        f" print(json.dumps(b.measure_{which}({str(path)!r}, {rows})))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        sys.exit(f"{which} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
-    return result
-
-
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     with tempfile.TemporaryDirectory() as folder:
@@ -123,8 +106,8 @@ def main() -> None:
         env = dict(os.environ)
         pairs = [
             (
-                in_fresh_process("calamine", path, rows, env),
-                in_fresh_process("ours", path, rows, env),
+                in_fresh_process("calamine", path, rows, env, module="validate_write"),
+                in_fresh_process("ours", path, rows, env, module="validate_write"),
             )
             for _ in range(RUNS)
         ]

@@ -35,9 +35,7 @@ AUTO_REJECT_DAYS = 30
 
 # Automatic validation flags a value's form: "required" or "too long" would contradict a
 # value the client checked against the same rules (and confuse a demo).
-_AUTOMATIC_FEEDBACK = (
-    ("RES_REQ_FEED_FORMAT", "The value does not have the expected format."),
-)
+_AUTOMATIC_FEEDBACK = (("RES_REQ_FEED_FORMAT", "The value does not have the expected format."),)
 _REVIEWER_FEEDBACK = (
     ("RES_REQ_FEED_OTHER", "The information could not be verified. Please correct it."),
     ("RES_REQ_FEED_USER_ACTION_REQUIRED", "Please upload a clearer, signed copy."),

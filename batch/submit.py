@@ -224,7 +224,13 @@ class Sender:
         Raises:
             AuthError, ApiError: the list could not be read.
         """
-        replaced = self.journal.replaced_by({candidate.request_id for candidate in rows})
+        # Rows whose request was since sent again (an older copy of the sheet); a resubmit
+        # that never went (the run stopped) has no new request yet and is still to do.
+        replaced = {
+            old: entry
+            for old, entry in self.journal.replaced_by(c.request_id for c in rows).items()
+            if entry.request_id
+        }
         ids = {candidate.request_id for candidate in rows} - replaced.keys()
         ids |= {str(entry.request_id) for entry in replaced.values() if entry.request_id}
         known = self.journal.by_request_id(ids)

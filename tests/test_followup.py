@@ -347,3 +347,36 @@ def test_status_needs_credentials(batch, tmp_path) -> None:
     result = batch.run("status", "--all", env=env, fast=False)
     assert result.exit_code == 2 and "INFOBIP_API_KEY" in result.output
     assert os.environ.get("INFOBIP_API_KEY") is None
+
+
+def test_a_resubmit_held_back_is_tried_again_and_sent_once(make_api, tmp_path) -> None:
+    """A resubmit Infobip holds back (its cap on pending requests) keeps its action and
+    the rejected requestId: the next runs try again, and once a place is free it is sent,
+    once."""
+    batch = Batch(make_api(rate_limits=False, alpha_pending_cap=2), tmp_path)
+    batch.document(DOC)
+    path = batch.folder / "redo.csv"
+    write(path, [hr_alpha("Redo03", reference="R1")])  # asked for changes, by its seed
+    assert batch.run(str(path)).exit_code == 0
+    assert advance_until(batch, asked_to_change, step=1)
+    batch.api.advance(31 * 86400)  # unanswered: rejected
+    results = results_path(path)
+    assert status(batch, str(results)).exit_code == 1
+    blockers = batch.folder / "blockers.csv"
+    write(blockers, [hr_alpha(s, reference=s) for s in ("Redo00", "Redo01")])
+    assert batch.run(str(blockers)).exit_code == 0  # HR now has 2 pending
+    rows = batch.results(results)
+    old = rows[0]["requestId"]
+    rows[0]["action"] = "resubmit"
+    write(results, rows)
+    for _ in range(2):  # the client does not foresee the cap: Infobip refuses, twice
+        batch.run(str(results), "--alpha-pending-cap", "0")
+        (row,) = batch.results(results)
+        assert (row["result"], row["action"], row["requestId"]) == ("DEFERRED", "resubmit", old)
+    assert advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=400, step=6)
+    batch.run(str(results))
+    (row,) = batch.results(results)
+    assert row["result"] == "SUBMITTED" and row["requestId"] != old and row["action"] == ""
+    batch.run(str(results))
+    senders = [r["senderName"] for r in batch.api.stored()]
+    assert senders.count("Redo03") == 2

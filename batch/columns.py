@@ -69,7 +69,7 @@ ACTION_NOTE = (
     "action\nWhat to do with the row's request, on the next run:\n"
     "cancel: cancel it (Infobip allows it while it asks for changes).\n"
     "resubmit: send the row again as a new request, after a REJECTED or CANCELED one"
-    " (the earlier requestId is kept in history).\n"
+    " (the earlier requestId is kept in earlierRequests).\n"
     "The run clears it once done."
 )
 # The result columns: their notes, and how their cells are written.
@@ -98,9 +98,12 @@ OUTCOME: dict[str, tuple[str, Kind]] = {
     "documentIds": ("The documentIds the row's files were uploaded as.", "text"),
     "submittedAt": ("When the request was sent (UTC).", "when"),
     "updatedAt": ("When its status was last read from Infobip (UTC).", "when"),
-    "history": ("Earlier requests of the row and actions taken.", "text"),
+    "earlierRequests": (
+        "Requests this row made before its current one (sent again after REJECTED or CANCELED).",
+        "text",
+    ),
 }
-WRAPPED = frozenset({"nextStep", "errors", "feedback", "warnings", "note", "history"})
+WRAPPED = frozenset({"nextStep", "errors", "feedback", "warnings", "note", "earlierRequests"})
 WIDTHS = {"result": 18, "nextStep": 48, "errors": 48, "feedback": 48, "warnings": 40}
 
 

@@ -41,7 +41,7 @@ RESULT_COLUMNS = (
     "documentIds",
     "submittedAt",
     "updatedAt",
-    "history",
+    "earlierRequests",
 )
 
 
@@ -161,7 +161,7 @@ class Outcome:
     days_until_rejection: int | None = None
     days_estimated: bool = False  # counted from when the change request was first seen
     updated_at: str = ""
-    history: list[str] = field(default_factory=list)  # earlier requests, actions taken
+    earlier: list[str] = field(default_factory=list)  # the requests it made before
     stopped: bool = False  # not sent because the run stopped (not refused by Infobip)
     # Cells the results sheet shows changed (an action done, an edit Infobip did not
     # take), by header, with why: {header: (new text, note)}.
@@ -221,7 +221,7 @@ class Outcome:
             "documentIds": "\n".join(self.document_ids),
             "submittedAt": self.submitted_at,
             "updatedAt": self.updated_at,
-            "history": "\n".join(self.history),
+            "earlierRequests": "\n".join(self.earlier),
         }
 
 

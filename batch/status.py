@@ -264,7 +264,7 @@ def _shown(cells: Mapping[str, str], headers: Sequence[str]) -> Outcome:
         numbers=cells.get("numbers", ""),
         days_until_rejection=int(days) if days.isdigit() else None,
         updated_at=cells.get("updatedAt", "").strip(),
-        history=[line for line in cells.get("history", "").splitlines() if line],
+        earlier=[line for line in cells.get("earlierRequests", "").splitlines() if line],
     )
 
 
@@ -297,10 +297,10 @@ def _follow(
         entry = known.get(request_id)
         if entry is not None:
             outcome.known(entry, now=now)
-            outcome.history = [
+            outcome.earlier = [
                 f"{shown(when)[:10]}: sent again; the earlier request {rid} was {was}"
                 for rid, was, when in histories.get(entry.key, [])
-            ] or outcome.history
+            ] or outcome.earlier
         elif request_id in listed:
             view = listed_outcome(listed[request_id], now)
             outcome.request_status, outcome.feedback = view.request_status, view.feedback

@@ -151,7 +151,7 @@ class Sender:
                 earlier = redo.get(id(candidate))
                 if earlier is not None and key not in dict(reopened):
                     self.journal.replaced(key, earlier, candidate.outcome.request_status or None)
-        self._show_history(candidate for candidate, _, _ in keyed)
+        self._show_earlier(candidate for candidate, _, _ in keyed)
         return [(candidate, key) for candidate, key, _ in to_send]
 
     async def _within_cap(
@@ -201,11 +201,11 @@ class Sender:
             if page >= int((listing.get("paging") or {}).get("totalPages") or 0):
                 return counts
 
-    def _show_history(self, candidates: Iterable[Candidate]) -> None:
-        """Each row's earlier requests, for its history column."""
+    def _show_earlier(self, candidates: Iterable[Candidate]) -> None:
+        """Each row's earlier requests, for its earlierRequests column."""
         by_key = {c.outcome.key: c for c in candidates if c.outcome.key}
         for key, earlier in self.journal.earlier(by_key).items():
-            by_key[key].outcome.history = [
+            by_key[key].outcome.earlier = [
                 f"{shown(when)[:10]}: sent again; the earlier request {request_id} was"
                 f" {was or 'closed'}"
                 for request_id, was, when in earlier
@@ -256,7 +256,7 @@ class Sender:
                 self._resubmit(candidate, outcome, redo, known=entry or item, dry_run=dry_run)
             else:
                 await self._update(candidate, outcome, item, entry, dry_run=dry_run)
-        self._show_history(rows)
+        self._show_earlier(rows)
         return redo
 
     def _resubmit(

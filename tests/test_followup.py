@@ -288,7 +288,11 @@ def test_a_rejected_row_is_resubmitted_once(busy, tmp_path) -> None:
     assert len(batch.api.stored()) == stored + 1, result.output
     row = next(r for r in batch.results(results) if r["senderName"] == rejected["senderName"])
     assert row["result"] == "SUBMITTED" and row["requestId"] not in ("", old)
-    assert row["action"] == "" and old in row["history"] and "REJECTED" in row["history"]
+    assert (
+        row["action"] == ""
+        and old in row["earlierRequests"]
+        and "REJECTED" in row["earlierRequests"]
+    )
     new = next(r for r in batch.api.stored() if r["id"] == row["requestId"])
     assert {f["key"]: f["value"] for f in new["requirements"]}["vatNumber"] == "HR98765432109"
     batch.run(str(results))

@@ -178,7 +178,7 @@ def test_the_onboarding_loop(make_api, tmp_path: Path) -> None:
     batch.run(str(results))
     rows = by_reference(results)
     assert rows["R3"]["result"] == "SUBMITTED" and rows["R3"]["requestId"] != old
-    assert old in rows["R3"]["history"] and rows["R3"]["action"] is None
+    assert old in rows["R3"]["earlierRequests"] and rows["R3"]["action"] is None
     batch.run(str(results))  # once more: nothing is sent twice
     senders = [r["senderName"] for r in batch.api.stored()]
     assert senders.count(LATE) == 2 and senders.count(ASKED) == 1 and senders.count(TOLD) == 1

@@ -465,7 +465,7 @@ def test_results_keep_every_row_and_column(batch) -> None:
         "documentIds",
         "submittedAt",
         "updatedAt",
-        "history",
+        "earlierRequests",
         "action",
         "Reference",
         "Type",

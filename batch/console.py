@@ -183,7 +183,7 @@ def status_summary(report: StatusReport, *, live: bool) -> None:
         )
     if live and report.requests:
         table = Table()
-        for name in ("where", "reference", "status", "days left", "next step"):
+        for name in ("where", "reference", "status", "days left", "who acts"):
             table.add_column(name, overflow="fold")
         for request in report.requests:
             outcome = request.outcome
@@ -193,17 +193,18 @@ def status_summary(report: StatusReport, *, live: bool) -> None:
                 request.reference,
                 outcome.request_status,
                 "" if days is None else f"{'~' if outcome.days_estimated else ''}{days}",
-                outcome.next_step()[1],
+                request.need.label,
                 style="red" if request.need is Need.YOU else None,
             )
         Console(stderr=True).print(table)
     counts = dict(sorted(report.statuses.items()))
-    files = ", ".join(map(str, report.files)) or "the requests this account has open"
+    files = ", ".join(map(str, report.files))
+    whose = f"the requests of {files}" if files else "this account's open requests"
     needed = len(report.needs_person)
     said = ", ".join(f"{status} {count}" for status, count in counts.items()) or "none"
     logger.info(
-        "where the requests of %s stand: %s; %d need you",
-        files,
+        "where %s stand: %s; %d need you",
+        whose,
         said,
         needed,
         extra={"fields": {"statuses": counts, "needYou": needed}},

@@ -330,18 +330,20 @@ def run(**options: Any) -> None:
     Rows an earlier run submitted are never sent again: the journal in the state
     folder remembers each row (by its reference, or what it asks for) and its requestId.
 
-    A results sheet can be fed back in: rows with a requestId are never submitted again;
-    edited ones Infobip asked to change are sent as updates, and `cancel` in an `action`
-    column cancels.
+    A results sheet can be fed back in (its results are written back into it): rows
+    with a requestId are never submitted again; edited ones Infobip asked to change are
+    sent as updates; `cancel` in the `action` column cancels, and `resubmit` sends a
+    REJECTED or CANCELED row again as a new request.
 
     With --inbox, each input is moved to INBOX/processed once its results are written
     (unless rows are left to do: then it stays for the next run; unreadable ones go to
     INBOX/rejected), and a second run started meanwhile exits at once with code 4.
 
-    Exit codes: 0 every row SUBMITTED, ALREADY_SUBMITTED, UPDATED, CANCELLED, VALID or
-    DUPLICATE; 1 some row INVALID, CONFLICT, UPDATE_REFUSED, CANCEL_REFUSED, DEFERRED,
-    FAILED or UNCERTAIN; 2 bad usage, configuration or input; 3 Infobip unreachable or
-    credentials refused; 4 another run is using the state folder.
+    Exit codes: 0 no row needs a person or a later run; 1 some row does (INVALID,
+    CONFLICT, FAILED, UNCERTAIN, UPDATE_REFUSED, CANCEL_REFUSED, DEFERRED, or a request
+    Infobip asks to change or rejected: see each row's nextStep); 2 bad usage,
+    configuration or input; 3 Infobip unreachable or credentials refused; 4 another run
+    is using the state folder.
 
     \b
     Examples:
@@ -357,7 +359,9 @@ def validate(**options: Any) -> None:
     """Check every row of INPUT and write the results sheet; send nothing.
 
     Same as `run --dry-run`: requirements are looked up (and cached), documents are
-    checked on disk, nothing is uploaded or submitted.
+    checked on disk, the pending alphanumeric requests are counted (rows past Infobip's
+    cap are marked DEFERRED), nothing is uploaded or submitted. Every problem of every
+    row is in the results sheet at once: fix the marked cells there and run it.
 
     \b
     Example:

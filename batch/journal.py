@@ -482,11 +482,16 @@ class Journal:
             )
 
     def replaced(self, key: str, request_id: str, status: str | None) -> None:
-        """Record that the row of `key` is sent again in place of request `request_id`."""
+        """Record that the row of `key` is to be sent again in place of request
+        `request_id`. The latest such row takes its place: one whose replacement never
+        went (a run stopped, the row was edited since) gives it up. Whether a replacement
+        went already is the caller's to check (`replaced_by`) before it sends another."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO earlier_requests (request_id, key, status, replaced_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET key = excluded.key,"
+                " status = COALESCE(excluded.status, earlier_requests.status),"
+                " replaced_at = excluded.replaced_at",
                 (request_id, key, status, _now()),
             )
 

@@ -171,6 +171,7 @@ class Outcome:
     # `result` is an earlier run's (read back by `status`): where the request stands now
     # decides what is next, not what that run did.
     earlier_result: bool = False
+    resubmit_asked: bool = False  # its row asks to resubmit (read back by `status`)
     deferred_by: str = ""  # for a DEFERRED row: the country whose cap holds it
 
     def known(self, entry: Entry, *, now: datetime | None = None) -> None:
@@ -290,6 +291,10 @@ def _by_status(o: Outcome) -> tuple[Need, str]:
     status = o.request_status
     if status in ASKING:
         return Need.YOU, "Infobip asks for changes (see feedback): " + _answer_by(o)
+    if status in REDOABLE and o.resubmit_asked:
+        return Need.LATER, (
+            "Resubmit asked, not sent yet (held back last time): run the file again to send it."
+        )
     if status == "REJECTED":
         return Need.YOU, (
             "Infobip rejected it (see note). To ask again, fix the row and put resubmit in"

@@ -294,6 +294,7 @@ def _follow(
         outcome, request_id = candidate.outcome, candidate.request_id
         if not request_id:
             continue
+        outcome.resubmit_asked = candidate.action == "resubmit"
         entry = known.get(request_id)
         if entry is not None:
             outcome.known(entry, now=now)

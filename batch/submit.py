@@ -35,6 +35,7 @@ from batch.sheets import normalise
 logger = logging.getLogger(__name__)
 
 DEFERRING = frozenset({"RR-ALPHA-SS-LIMIT400"})  # too many pending: try again next run
+_MAY_EXIST = frozenset({"SUBMITTING", "SUBMITTED", "UNCERTAIN"})  # a POST may have gone
 CANCELLING = frozenset({"CANCELED", "CANCEL_REQUESTED"})
 
 
@@ -103,13 +104,24 @@ class Sender:
             content = "" if candidate.reference else candidate.content()
             keyed.append((candidate, candidate.key(content), content))
         entries = self.journal.entries(key for _, key, _ in keyed)
+        # Resubmits: a rejected request is replaced once. And a row waiting to be sent
+        # again is sent only by a row that asks for it (not by the original input).
+        replacing = self.journal.replaced_by(redo.values())
+        waiting = self.journal.earlier(
+            key for _, key, _ in keyed if key in entries and entries[key].request_id is None
+        )
         to_send, reopened = [], []
         for candidate, key, content in keyed:
             outcome = candidate.outcome
             outcome.key = key
             entry = entries.get(key)
             earlier = redo.get(id(candidate))
-            if earlier is not None and entry is not None and entry.state == "SUBMITTED":
+            went = replacing.get(earlier) if earlier is not None else None
+            if earlier and went is not None and went.key != key and went.state in _MAY_EXIST:
+                _gone_again(outcome, earlier, went)
+            elif earlier is None and key in waiting:
+                _waits_for_resubmit(outcome, waiting[key][-1])
+            elif earlier is not None and entry is not None and entry.state == "SUBMITTED":
                 if entry.request_id == earlier:  # still the rejected one: ask anew
                     reopened.append((key, earlier))
                     to_send.append((candidate, key, content))
@@ -250,8 +262,8 @@ class Sender:
             if candidate.action == "cancel":
                 outcome.errors = []
                 await self._cancel(candidate, outcome, dry_run=dry_run)
-            elif outcome.result is Result.INVALID:
-                continue  # fix first: nothing is sent for a row with problems
+            elif outcome.result in (Result.INVALID, Result.DUPLICATE):
+                continue  # nothing is sent for a row with problems, or one that repeats
             elif candidate.action == "resubmit":
                 self._resubmit(candidate, outcome, redo, known=entry or item, dry_run=dry_run)
             else:
@@ -282,6 +294,7 @@ class Sender:
             outcome.cells["action"] = ("", f"resubmit not done: {where}.")
             return
         redo[id(candidate)] = candidate.request_id
+        self._claimed.add(candidate.request_id)  # never "found" as its own replacement
         outcome.replaces = candidate.request_id
         outcome.feedback, outcome.days_until_rejection = [], None
         if dry_run:
@@ -724,6 +737,31 @@ def _refusal_problems(refusal: Refusal) -> list[Problem]:
         key = prop.removeprefix("requirements.") if prop.startswith("requirements.") else None
         problems.append(Problem(text, key) if key else Problem(f"{prop}: {text}" if prop else text))
     return problems
+
+
+def _gone_again(outcome: Outcome, earlier: str, went: Entry) -> None:
+    """A resubmit of a request another row (an edited copy) already sent again."""
+    outcome.result = Result.UNCERTAIN if went.state != "SUBMITTED" else Result.ALREADY_SUBMITTED
+    outcome.known(went)
+    outcome.warnings.append(
+        Problem(f"{earlier} was already sent again ({went.source}); not sent again", "action")
+    )
+    outcome.cells["action"] = ("", f"{earlier} was already sent again.")
+
+
+def _waits_for_resubmit(outcome: Outcome, earlier: tuple[str, str | None, datetime]) -> None:
+    """A row (the original input, say) whose request was rejected and is waiting to be
+    sent again from its results sheet: only a row asking to resubmit sends it."""
+    request_id, status, _ = earlier
+    outcome.result = Result.ALREADY_SUBMITTED
+    outcome.request_id, outcome.request_status = request_id, status or ""
+    outcome.warnings.append(
+        Problem(
+            f"its request {request_id} was {status or 'closed'}, and sending it again is asked"
+            " for in its results sheet: not sent from here (resubmit in the action column"
+            " sends it)"
+        )
+    )
 
 
 def _redone(earlier: str, entry: Entry) -> Problem:

@@ -384,3 +384,115 @@ def test_a_resubmit_held_back_is_tried_again_and_sent_once(make_api, tmp_path) -
     batch.run(str(results))
     senders = [r["senderName"] for r in batch.api.stored()]
     assert senders.count("Redo03") == 2
+
+
+def rejected_behind_the_cap(make_api, tmp_path, **cells):
+    """A row whose request Infobip rejected, with HR's two pending places taken by
+    others: its resubmit is held back by Infobip until they are decided."""
+    batch = Batch(make_api(rate_limits=False, alpha_pending_cap=2), tmp_path)
+    batch.document(DOC)
+    path = batch.folder / "redo.csv"
+    write(path, [hr_alpha("Redo03", **cells)])  # asked for changes, by its seed
+    assert batch.run(str(path)).exit_code == 0
+    assert advance_until(batch, asked_to_change, step=1)
+    batch.api.advance(31 * 86400)  # unanswered: rejected
+    results = results_path(path)
+    assert status(batch, str(results)).exit_code == 1
+    blockers = batch.folder / "blockers.csv"
+    write(blockers, [hr_alpha(s, reference=s) for s in ("Redo00", "Redo01")])
+    assert batch.run(str(blockers)).exit_code == 0
+    return batch, path, results
+
+
+def sent_for(batch: Batch, sender: str) -> list[dict[str, Any]]:
+    return [r for r in batch.api.stored() if r["senderName"] == sender]
+
+
+def test_an_older_copy_cannot_resubmit_what_an_edited_row_sent_again(make_api, tmp_path) -> None:
+    """Resubmit asked, held back, the row edited again and sent: an older copy of the
+    sheet (asking to resubmit its earlier edit) sends nothing more."""
+    batch, _, results = rejected_behind_the_cap(make_api, tmp_path)
+    rows = batch.results(results)
+    rows[0]["action"], rows[0]["vatNumber"] = "resubmit", "HR11111111111"
+    write(results, rows)
+    copy = tmp_path / "copy.csv"
+    write(copy, rows)
+    batch.run(str(results), "--alpha-pending-cap", "0")  # Infobip holds it back
+    assert batch.results(results)[0]["result"] == "DEFERRED"
+    assert advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=400, step=6)
+    rows = batch.results(results)
+    rows[0]["vatNumber"] = "HR22222222222"  # edited once more before the next run
+    write(results, rows)
+    batch.run(str(results))
+    assert batch.results(results)[0]["result"] == "SUBMITTED"
+    batch.run(str(copy))
+    (row,) = batch.results(results_path(copy))
+    assert row["result"] == "ALREADY_SUBMITTED" and "was sent again as" in row["warnings"]
+    assert len(sent_for(batch, "Redo03")) == 2, "the rejected request and one resubmit"
+
+
+def test_the_original_input_does_not_send_a_resubmit_waiting_in_its_results(
+    make_api, tmp_path
+) -> None:
+    """While a resubmit waits (held back), running the original input (say, a cron job
+    reading it again) sends nothing: the fixed row in the results sheet is what goes."""
+    batch, path, results = rejected_behind_the_cap(make_api, tmp_path, reference="R1")
+    rows = batch.results(results)
+    old = rows[0]["requestId"]
+    rows[0]["action"], rows[0]["vatNumber"] = "resubmit", "HR11111111111"
+    write(results, rows)
+    batch.run(str(results), "--alpha-pending-cap", "0")  # Infobip holds it back
+    checked = status(batch, str(results))
+    (row,) = batch.results(results)
+    assert checked.exit_code == 0 and row["nextStep"].startswith("Resubmit asked, not sent yet")
+    assert advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=400, step=6)
+    original = tmp_path / "original.csv"
+    write(original, [hr_alpha("Redo03", reference="R1")])
+    batch.run(str(original))
+    (row,) = batch.results(results_path(original))
+    assert (row["result"], row["requestId"]) == ("ALREADY_SUBMITTED", old)
+    assert "sending it again is asked for in its results sheet" in row["warnings"]
+    assert len(sent_for(batch, "Redo03")) == 1
+    batch.run(str(results))
+    resent = [r for r in sent_for(batch, "Redo03") if r["id"] != old]
+    assert [{f["key"]: f["value"] for f in r["requirements"]}["vatNumber"] for r in resent] == [
+        "HR11111111111"
+    ]
+
+
+def test_a_resubmit_cut_short_then_edited_is_bought_once(busy, tmp_path, monkeypatch) -> None:
+    """Numbers, rows known by what they ask: a resubmit whose run stopped before its POST,
+    the row edited and sent, then an older copy run: one purchase, not two."""
+    from batch.api import Infobip
+    from batch.errors import ApiError
+
+    batch = busy(tmp_path)
+    path = tmp_path / "numbers.csv"
+    write(path, [toll_free(str(q)) for q in range(1, 41)])
+    assert batch.run(str(path)).exit_code == 0
+    assert advance_until(batch, lambda s: s <= {"COMPLETED", "REJECTED"}, hours=400, step=6)
+    results = results_path(path)
+    status(batch, str(results))
+    rows = batch.results(results)
+    row = next(r for r in rows if r["requestStatus"] == "REJECTED")
+    quantity, old = row["quantity"], row["requestId"]
+    row["action"], row["additionalContactEmails"] = "resubmit", "first@acme.example"
+    write(results, [row])
+    copy = tmp_path / "copy.csv"
+    write(copy, [row])
+
+    async def unreachable(self: Any, body: Any, *, sending: Any = None) -> str:
+        raise ApiError("Infobip could not be reached: connection refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Infobip, "submit", unreachable)
+        batch.run(str(results))
+    (row,) = batch.results(results)
+    assert (row["result"], row["action"], row["requestId"]) == ("FAILED", "resubmit", old)
+    row["additionalContactEmails"] = "second@acme.example"
+    write(results, [row])
+    batch.run(str(results))
+    assert batch.results(results)[0]["result"] == "SUBMITTED"
+    batch.run(str(copy))
+    bought = [r for r in batch.api.stored() if str(r["quantity"]) == quantity]
+    assert len(bought) == 2, [(r["id"], r["status"]) for r in bought]

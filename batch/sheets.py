@@ -390,7 +390,7 @@ def _read_xlsx(path: Path) -> list[Sheet]:
                 meta.name
                 for meta in book.sheets_metadata
                 if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-                and meta.name not in TOOL_SHEETS
+                and not _tool_sheet(file, book, meta.name)
             ]
             sheets = [_read_worksheet(path, book, name, flagged) for name in names]
     except python_calamine.PasswordError:
@@ -402,6 +402,30 @@ def _read_xlsx(path: Path) -> list[Sheet]:
         msg = "has no sheet with data: every sheet is empty"
         raise InputError(msg, file=file)
     return found
+
+
+# Headers that only a request sheet has: a tool-named sheet holding them is the user's.
+_REQUEST_HEADERS = frozenset({"type", "countrycode", "sendername", "numbertype", "reference"})
+
+
+def _tool_sheet(file: str, book: python_calamine.CalamineWorkbook, name: str) -> bool:
+    """Whether a sheet is one the tool writes (Summary, Guide, in any case), to skip.
+
+    Raises:
+        InputError: a sheet of such a name holds request rows: the tool would write its
+            own sheet over them, so it must be renamed rather than skipped.
+    """
+    if name.casefold() not in {tool.casefold() for tool in TOOL_SHEETS}:
+        return False
+    first = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
+    headers = {normalise(str(cell)) for cell in (first[0] if first else [])}
+    if headers & _REQUEST_HEADERS:
+        msg = (
+            f"sheet {name!r} holds request rows, but resource-batch writes a sheet of that"
+            " name into its results; rename the sheet (for example to Requests)"
+        )
+        raise InputError(msg, file=file, sheet=name)
+    return True
 
 
 @contextlib.contextmanager

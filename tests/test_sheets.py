@@ -483,3 +483,31 @@ def test_unreadable_paths(tmp_path: Path, name: str, expected: str) -> None:
     message = refused(tmp_path / name)
     assert message.startswith(str(tmp_path / name))
     assert expected in message
+
+
+@pytest.mark.parametrize("name", ["Summary", "summary", "GUIDE"])
+def test_a_request_sheet_named_like_the_tools_own_is_refused(tmp_path: Path, name: str) -> None:
+    """A sheet named Summary or Guide (in any case) holding request rows would be
+    written over by the tool's own sheet: it is refused, naming it, not skipped."""
+    path = write_xlsx(
+        tmp_path / "in.xlsx",
+        {"Requests": [["countryCode"], ["HR"]], name: [["type", "countryCode"], ["X", "HR"]]},
+    )
+    assert refused(path) == (
+        f"{path}, sheet {name!r}: sheet {name!r} holds request rows, but resource-batch"
+        " writes a sheet of that name into its results; rename the sheet (for example to"
+        " Requests)"
+    )
+
+
+def test_the_tools_own_sheets_are_skipped(tmp_path: Path) -> None:
+    """A results workbook's Summary and Guide sheets are not read as request rows."""
+    path = write_xlsx(
+        tmp_path / "in.xlsx",
+        {
+            "Requests": [["countryCode"], ["HR"]],
+            "Summary": [["Run", None], ["Input", "x.xlsx"]],
+            "guide": [["for", "key", "name"], ["numbers in HR", "vatNumber", "VAT"]],
+        },
+    )
+    assert [sheet.name for sheet in read_sheets(path)] == ["Requests"]

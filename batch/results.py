@@ -72,6 +72,7 @@ def write(
     timings: Mapping[str, float] | None = None,
     attachments: Mapping[str, str] | None = None,
     changes: Sequence[str] = (),
+    results_sheet: bool | None = None,
 ) -> Written:
     """Write the results of `candidates` (the rows of `sheets`) to `path`, atomically.
 
@@ -82,6 +83,8 @@ def write(
         attachments: per requirement key, the text of the input Guide's attachment
             cell (a template's downloaded form), kept in the new Guide.
         changes: how Infobip's requirements changed since the input was made.
+        results_sheet: whether the input is a results sheet, whose result columns are
+            replaced (None: tell from its headers).
 
     Raises:
         ConfigError: the file cannot be written.
@@ -93,7 +96,7 @@ def write(
     for sheet in sheets:
         found = by_sheet[sheet.name]
         specs = _requirements(found.values(), offers)
-        tables.append(_table(sheet, found, specs))
+        tables.append(_table(sheet, found, specs, results_sheet))
         where = f" (sheet {sheet.name})" if sheet.name else ""
         unsent += [f"{header}{where}" for header in _unasked(sheet, specs)]
     used = {c.standard.lookup_key for c in candidates if c.standard.lookup_key in offers}
@@ -113,17 +116,25 @@ def write(
 def table(sheet: Sheet, found: Mapping[int, Candidate], offers: Mapping[str, Offer]) -> Table:
     """One input sheet as its results sheet: result columns, then the input's columns
     (and the ones it lacks), each cell marked where something is wrong with it."""
-    return _table(sheet, found, _requirements(found.values(), offers))
+    return _table(sheet, found, _requirements(found.values(), offers), None)
 
 
 def _table(
-    sheet: Sheet, found: Mapping[int, Candidate], specs: Mapping[str, list[Requirement]]
+    sheet: Sheet,
+    found: Mapping[int, Candidate],
+    specs: Mapping[str, list[Requirement]],
+    results_sheet: bool | None,
 ) -> Table:
     kinds = sorted({c.type for c in found.values() if c.type}) or list(rows.TYPES)
     unasked = set(_unasked(sheet, specs))
     headers = [normalise(h) for h in sheet.headers]
-    kept = [i for i, name in enumerate(headers) if name not in _RESULT_NAMES]
-    present = {headers[i] for i in kept}
+    ours = rows.is_results(sheet.headers) if results_sheet is None else results_sheet
+    # A results sheet's result columns are replaced; a request sheet's own columns of
+    # those names (a "Note", an "Action") are kept, renamed so as not to be taken for ours.
+    taken = _RESULT_NAMES | {"action"}
+    kept = [i for i, name in enumerate(headers) if not (ours and name in _RESULT_NAMES)]
+    renamed = {i: f"{sheet.headers[i]} (input)" for i in kept if not ours and headers[i] in taken}
+    present = {headers[i] for i in kept if i not in renamed}
     # Every results sheet says each row's type (kept by a CSV save) and has an action
     # column (cancel, resubmit), both first among the input's columns when it lacks them.
     leading = [name for name in ("type", "action") if name not in present]
@@ -132,7 +143,13 @@ def _table(
     columns += [cols.standard_column(name, kinds) for name in leading]
     for index in kept:
         header = sheet.headers[index]
-        if header in unasked:
+        if index in renamed:
+            note = (
+                f"{renamed[index]}\nThe input's own column {header!r}, renamed: the tool"
+                " writes a column of that name."
+            )
+            columns.append(Column(renamed[index], note))
+        elif header in unasked:
             columns.append(Column(header, _UNASKED.format(header=header), fill=WARNING))
         else:
             columns.append(_input_column(header, kinds, specs))

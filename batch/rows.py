@@ -86,7 +86,8 @@ SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r?\n)\s*")
 URL = regex.compile(r"(?i)https?://([^/\s?#]+)\S*")
 THOUSANDS = regex.compile(r"[+-]?\d{1,3}(,\d{3})+")
 WHOLE = regex.compile(r"[+-]?\d+(\.0+)?")
-_IGNORED = frozenset([*(normalise(name) for name in RESULT_COLUMNS), "action"])
+_RESULT_SET = frozenset(normalise(name) for name in RESULT_COLUMNS)
+_IGNORED = _RESULT_SET | {"action"}
 _STANDARD = {normalise(name): name for name in STANDARD}
 
 
@@ -105,7 +106,9 @@ class Layout:
     action: int | None = None
 
     @classmethod
-    def of(cls, sheet: Sheet) -> Layout:
+    def of(cls, sheet: Sheet, *, results: bool | None = None) -> Layout:
+        """The sheet's layout; `results` says whether it is a results sheet (None: tell
+        from its headers)."""
         standard, values, reference = [], {}, None
         for index, header in enumerate(sheet.headers):
             name = normalise(header)
@@ -118,14 +121,25 @@ class Layout:
                 values[name] = (index, header)
         columns = {normalise(header): index for index, header in enumerate(sheet.headers)}
         sheet_type = sheet.name if sheet.name in TYPES else None
+        # Only a results sheet's requestId and action are ours: a request sheet's own
+        # "Request ID" (a ticket number, say) must not make its rows look submitted.
+        ours = is_results(sheet.headers) if results is None else results
         return cls(
             sheet_type,
             tuple(standard),
             reference,
             values,
-            request_id=columns.get(normalise("requestId")),
-            action=columns.get("action"),
+            request_id=columns.get(normalise("requestId")) if ours else None,
+            action=columns.get("action") if ours else None,
         )
+
+
+def is_results(headers: Sequence[str]) -> bool:
+    """Whether a sheet is a results sheet the tool wrote: it has result and requestId,
+    and most of the other result columns (a request sheet may well have a "Result" and
+    a "Request ID" of its own, but not a whole set)."""
+    found = {normalise(header) for header in headers} & _RESULT_SET
+    return {"result", "requestid"} <= found and len(found) >= 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,10 +257,10 @@ def _json(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
 
 
-def parse_sheet(sheet: Sheet) -> list[Candidate]:
+def parse_sheet(sheet: Sheet, *, results: bool | None = None) -> list[Candidate]:
     """The sheet's non-blank rows as Candidates, their standard columns checked; each
     distinct combination of standard cells is parsed once."""
-    layout = Layout.of(sheet)
+    layout = Layout.of(sheet, results=results)
     indexes = [index for _, index, _ in layout.standard]
     pick = (
         itemgetter(*indexes) if len(indexes) > 1 else lambda cells: tuple(cells[i] for i in indexes)

@@ -248,10 +248,11 @@ def _option_warnings(
     return found
 
 
-def parse_sheets(sheets: Sequence[Sheet]) -> list[Candidate]:
+def parse_sheets(sheets: Sequence[Sheet], *, results: bool | None = None) -> list[Candidate]:
     """Every non-blank row as a Candidate; a sheet named after a request type gives its
-    rows that type."""
-    return [candidate for sheet in sheets for candidate in rowlib.parse_sheet(sheet)]
+    rows that type. `results`: whether these are results sheets (None: tell from the
+    headers)."""
+    return [c for sheet in sheets for c in rowlib.parse_sheet(sheet, results=results)]
 
 
 async def check_rows(

@@ -405,7 +405,7 @@ def _read_xlsx(path: Path) -> list[Sheet]:
 
 
 # Headers that only a request sheet has: a tool-named sheet holding them is the user's.
-_REQUEST_HEADERS = frozenset({"type", "countrycode", "sendername", "numbertype", "reference"})
+_REQUEST_HEADERS = frozenset({"countrycode", "sendername", "numbertype", "reference"})
 
 
 def _tool_sheet(file: str, book: python_calamine.CalamineWorkbook, name: str) -> bool:

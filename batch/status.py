@@ -229,7 +229,7 @@ def results_rows(sheets: Sequence[Sheet]) -> list[Candidate]:
     """The rows of results sheets, each carrying the outcome its result columns show."""
     from batch.run import parse_sheets
 
-    candidates = parse_sheets(sheets)
+    candidates = parse_sheets(sheets, results=True)  # given to status as results sheets
     positions = {
         sheet.name: {normalise(h): i for i, h in enumerate(sheet.headers)} for sheet in sheets
     }

@@ -259,15 +259,18 @@ def test_numbers_dates_and_identifiers(tmp_path: Path) -> None:
 
 
 def test_result_columns_replaced_on_resubmit(tmp_path: Path) -> None:
-    """A results file read back and written again keeps one set of result columns, first."""
+    """A results file read back and written again keeps one set of result columns, first;
+    a request sheet's own column of such a name is kept, renamed."""
     source = tmp_path / "in.csv"
     source.write_text("countryCode,Result,senderName\nHR,old,Acme\n", encoding="utf-8")
     first = tmp_path / "in.results.csv"
     write(first, only(source), {2: Outcome(Result.INVALID, errors=[Problem("e")])})
     write(first, only(first), {2: Outcome(Result.SUBMITTED, request_id="r-9")})
     sheet = only(first)
-    assert sheet.headers == (*RESULT_COLUMNS, "type", "action", "countryCode", "senderName")
-    assert dict(zip(sheet.headers, sheet.rows[0].cells, strict=True))["requestId"] == "r-9"
+    headers = (*RESULT_COLUMNS, "type", "action", "countryCode", "Result (input)", "senderName")
+    assert sheet.headers == headers
+    shown = dict(zip(sheet.headers, sheet.rows[0].cells, strict=True))
+    assert (shown["requestId"], shown["Result (input)"]) == ("r-9", "old")
 
 
 def test_row_number_gaps_become_blank_rows(tmp_path: Path) -> None:

@@ -748,3 +748,23 @@ def test_capabilities_of_separators_only_are_invalid(batch) -> None:
     assert result.exit_code == 1
     (row,) = batch.results(path.with_name("requests.results.csv"))
     assert row["result"] == "INVALID" and "names no capability" in row["errors"]
+
+
+def test_a_request_sheets_own_columns_named_like_ours_are_kept(batch) -> None:
+    """A request sheet (not a results sheet) may have its own Note, Result, Action or
+    Request ID: nothing is lost (they come back renamed), and a Request ID of its own
+    does not make a row look submitted."""
+    own = {"Note": "call Ana first", "Result": "pending approval", "Action": "call back"}
+    path = batch.csv([toll_free(**own, **{"Request ID": "TICKET-17"})])
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "SUBMITTED" and len(batch.api.stored()) == 1
+    assert row["Note (input)"] == "call Ana first"
+    assert row["Result (input)"] == "pending approval"
+    assert row["Action (input)"] == "call back" and row["action"] == ""
+    assert row["Request ID (input)"] == "TICKET-17" and row["requestId"] != "TICKET-17"
+    again = batch.run(str(path.with_name("requests.results.csv")))
+    assert again.exit_code == 0, again.output
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "ALREADY_SUBMITTED" and row["Note (input)"] == "call Ana first"

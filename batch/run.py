@@ -338,10 +338,23 @@ def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:
     to be decided); returns the rows ready to submit, in input order."""
     seen: dict[tuple[Any, ...], Candidate] = {}
     references: dict[str, Candidate] = {}
+    requests: dict[str, Candidate] = {}
     ready = []
     for candidate in candidates:
         outcome = candidate.outcome
         outcome.warnings = list(candidate.warnings)
+        # A row's requestId stays in its row whatever this run finds: lost, the row fixed
+        # later would be taken for a new request.
+        outcome.request_id = candidate.request_id
+        if candidate.request_id:
+            first_with = requests.setdefault(candidate.request_id, candidate)
+            if first_with is not candidate:  # a copied row: it would never be sent
+                candidate.error(
+                    "requestId",
+                    f"also the requestId of {_where(first_with)} (a copied row?); to ask"
+                    " for something new, clear this row's requestId: it is then sent as a"
+                    " new request",
+                )
         earlier = references.get(candidate.reference) if candidate.reference else None
         if earlier is not None and earlier.identity() != candidate.identity():
             candidate.error(

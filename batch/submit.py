@@ -362,6 +362,7 @@ class Sender:
                 )
             )
             return
+        _put_back_standard(candidate, outcome, (entry.body if entry else None) or item or {})
         edited = self._edited(candidate, held)
         if not edited:
             outcome.result = Result.ALREADY_SUBMITTED
@@ -589,8 +590,10 @@ class Sender:
         ]
 
     async def _with_document_ids(self, candidate: Candidate, outcome: Outcome) -> dict[str, Any]:
-        """The row's body with each file replaced by the documentId its upload got."""
+        """The row's body with each file replaced by the documentId its upload got; the
+        row shows those documentIds (not the ones of what was sent before)."""
         body = candidate.body()
+        outcome.document_ids = []
         for item in body["requirements"]:
             value = item["value"]
             values = value if isinstance(value, list) else [value]
@@ -669,6 +672,41 @@ def _moved_on(candidate: Candidate, replaced: Entry, known: Mapping[str, Entry])
     outcome.warnings.append(Problem(text, "requestId"))
     if candidate.action:
         outcome.cells["action"] = ("", f"{candidate.action}: not repeated ({text}).")
+
+
+# The standard columns a request keeps once submitted (an update sends requirements only).
+_FIXED = (
+    *("senderName", "countryCode", "numberType", "capabilities", "quantity"),
+    *("trafficOrigin", "trafficType", "excludedCarriers", "clientType"),
+)
+
+
+def _put_back_standard(candidate: Candidate, outcome: Outcome, sent: Mapping[str, Any]) -> None:
+    """A submitted row's standard cells (sender, country, quantity, ...) cannot be changed:
+    one that was edited is put back to what was sent, with a note, and never sent."""
+    headers = {name: header for name, _, header in candidate.standard.layout.standard}
+    typed = {
+        name: candidate.row.cells[index] for name, index, _ in candidate.standard.layout.standard
+    }
+    now = candidate.standard.body
+    for name in _FIXED:
+        if name not in sent or name not in headers:
+            continue
+        if _comparable(now.get(name)) == _comparable(sent[name]):
+            continue
+        was = _cell(sent[name])
+        text = (
+            f"cannot be changed once submitted: the request keeps {was!r}; to ask for"
+            " something else, add a row of its own (without requestId)"
+        )
+        outcome.warnings.append(Problem(text, headers[name]))
+        outcome.cells[headers[name]] = (was, f"You wrote {typed[name]!r}; {text}.")
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return sorted(str(v).casefold() for v in value)
+    return "" if value is None else str(value).casefold()
 
 
 def _held(

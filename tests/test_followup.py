@@ -496,3 +496,27 @@ def test_a_resubmit_cut_short_then_edited_is_bought_once(busy, tmp_path, monkeyp
     batch.run(str(copy))
     bought = [r for r in batch.api.stored() if str(r["quantity"]) == quantity]
     assert len(bought) == 2, [(r["id"], r["status"]) for r in bought]
+
+
+def test_a_submitted_row_keeps_its_requestid_and_its_fixed_cells(busy, tmp_path) -> None:
+    """A submitted row edited into a mistake keeps its requestId (fixed later, it is
+    still that request, never a new one); an edited sender or quantity is put back, as an
+    update cannot change them; a copied row keeping the requestId is told to clear it."""
+    batch = busy(tmp_path)
+    results, rows = submitted(batch, [toll_free("2", reference="N1")])
+    request_id = rows[0]["requestId"]
+    rows[0]["quantity"] = "5"
+    rows.append({**rows[0], "reference": "N2", "quantity": "7"})
+    write(results, rows)
+    batch.run(str(results))
+    first, copy = batch.results(results)
+    assert first["requestId"] == request_id and first["quantity"] == "2"
+    assert "quantity: cannot be changed once submitted: the request keeps '2'" in first["warnings"]
+    assert copy["result"] == "INVALID" and copy["requestId"] == request_id
+    assert copy["errors"].startswith("requestId: also the requestId of row 2 (a copied row?)")
+    rows = batch.results(results)
+    rows[1]["requestId"] = ""  # as told: the copy is a purchase of its own
+    write(results, rows)
+    batch.run(str(results))
+    assert [r["result"] for r in batch.results(results)] == ["ALREADY_SUBMITTED", "SUBMITTED"]
+    assert sorted(r["quantity"] for r in batch.api.stored()) == [2, 7]

@@ -832,7 +832,8 @@ def status(
 
     Exit codes: 0 no request needs a person; 1 some request needs a person (Infobip asks
     for changes, or rejected it): for cron alerts; 2 bad usage, configuration or
-    results file; 3 Infobip unreachable or credentials refused.
+    results file; 3 Infobip unreachable or credentials refused; 4 a run is using the
+    state folder (and may be writing the same sheets).
 
     \b
     Examples:
@@ -857,6 +858,8 @@ def status(
         )
         if out is not None:
             check_writable(out, sheets=1)
+        if results:  # it rewrites them: not while a run may be writing them too
+            stack.enter_context(journal.state_lock(settings.state_dir))
         report = asyncio.run(refresh.run_status(settings, results, everything=everything, out=out))
     console.status_summary(report, live=sys.stderr.isatty() and not quiet)
     sys.exit(0 if report.ok else 1)

@@ -149,3 +149,22 @@ def test_status_says_which_rows_wait_for_a_later_run(batch, tmp_path) -> None:
     result = status(batch, str(results_path(path)), "--log-format", "text")
     assert result.exit_code == 0, result.output
     assert "1 row(s) not sent yet (DEFERRED or stopped): run the file again" in result.output
+
+
+def test_status_waits_for_a_run_that_holds_the_state_folder(batch) -> None:
+    """status rewrites results sheets: while a run holds the state folder (and may be
+    writing the same sheet) it exits 4 naming it, and leaves the sheet alone; without
+    files it only reads, and is not blocked."""
+    from batch import journal
+    from tests.test_run import toll_free
+
+    state = batch.folder / "state"
+    path = batch.csv([toll_free("2")])
+    assert batch.run(str(path), "--state-dir", str(state)).exit_code == 0
+    results = results_path(path)
+    before = results.read_bytes()
+    with journal.state_lock(state):
+        held = status(batch, str(results), "--state-dir", str(state))
+        assert held.exit_code == 4 and f"pid {os.getpid()}" in held.output
+        assert results.read_bytes() == before
+        assert status(batch, "--state-dir", str(state)).exit_code == 0

@@ -217,12 +217,15 @@ def _write_table(sheet: Worksheet, table: Table, styles: _Styles, lists: _Lists)
 def _write_rows(
     sheet: Worksheet, table: Table, writers: list[_Writer], styles: _Styles, widths: list[int]
 ) -> None:
-    marks, colours, coloured = table.marks, table.colours, table.coloured
+    colours, coloured = table.colours, table.coloured
+    marked: dict[int, dict[int, Mark]] = {}  # by row, then column: few rows have any
+    for (row, column), each in table.marks.items():
+        marked.setdefault(row, {})[column] = each
     formulas = [i for i, c in enumerate(table.columns) if c.formula]
     wrapped = [(i, widths[i]) for i, c in enumerate(table.columns) if c.wrap]
     for number, values in enumerate(table.rows, start=1):
         index = number - 1
-        colour = colours.get(index)
+        colour, marks = colours.get(index), marked.get(index)
         if wrapped:  # not every program fits a row to its wrapped text: say how tall
             lines = max(_lines(values[i], width) for i, width in wrapped)
             if lines > 1:
@@ -230,8 +233,8 @@ def _write_rows(
         for column, value in enumerate(values):
             if value is None or value == "":
                 continue
-            mark = marks.get((index, column)) if marks else None
-            fill = mark.colour if mark else colour if column < coloured else None
+            found = marks.get(column) if marks else None
+            fill = found.colour if found else colour if column < coloured else None
             writers[column](number, column, value, fill)
         if formulas and not any(values[i] for i in formulas):
             _write_formulas(sheet, table.columns, number)
@@ -239,13 +242,10 @@ def _write_rows(
             for column in range(coloured):
                 if values[column] in (None, ""):
                     sheet.write_blank(number, column, None, styles.get(fill=colour))
-        if marks:
-            for column in range(len(values)):
-                mark = marks.get((index, column))
-                if mark is not None:
-                    if values[column] in (None, ""):
-                        sheet.write_blank(number, column, None, styles.get(fill=mark.colour))
-                    _note(sheet, number, column, mark.note)
+        for column, mark in (marks or {}).items():
+            if values[column] in (None, ""):
+                sheet.write_blank(number, column, None, styles.get(fill=mark.colour))
+            _note(sheet, number, column, mark.note)
 
 
 def _lines(value: Any, width: int) -> int:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 TARGET = 1.5
@@ -106,22 +107,7 @@ def in_fresh_process(
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with tempfile.TemporaryDirectory() as folder:
-        base = Path(folder)
-        os.environ["XDG_CACHE_HOME"] = str(base / "cache")
-        (base / "documents").mkdir()
-        (base / "documents" / "registration.pdf").write_bytes(b"%PDF-1.4 registration")
-        path = base / "numbers.xlsx"
-        began = time.perf_counter()
-        write_workbook(path, rows)
-        print(f"wrote {rows} rows x {len(HEADERS)} columns in {time.perf_counter() - began:.1f} s")
-        from batch.sandbox.server import base_url, listen
-
-        # The cache is per account (base URL + key): warm it for a fixed loopback URL.
-        sock = listen("127.0.0.1", 0)
-        url = base_url(sock)
-        sock.close()
-        os.environ["BENCH_BASE_URL"] = url
-        warm_for(base, url)
+        path = prepare(Path(folder), rows, write_workbook, len(HEADERS))
         env = dict(os.environ)
         # Interleaved, so that a busy spell on the machine slows both sides alike.
         pairs = [
@@ -140,6 +126,27 @@ def main() -> None:
         f" median {ours_s:.2f} s, peak {our_runs[0]['peak_mb']:.0f} MB"
     )
     print(f"ratio {ours_s / pandas_s:.2f} (target <= {TARGET})")
+
+
+def prepare(base: Path, rows: int, write: Callable[[Path, int], None], columns: int) -> Path:
+    """The benchmark's workbook in `base`, its document, and the requirements cache warmed
+    for the account the runs use (`BENCH_BASE_URL`, set here)."""
+    os.environ["XDG_CACHE_HOME"] = str(base / "cache")
+    (base / "documents").mkdir()
+    (base / "documents" / "registration.pdf").write_bytes(b"%PDF-1.4 registration")
+    path = base / "numbers.xlsx"
+    began = time.perf_counter()
+    write(path, rows)
+    print(f"wrote {rows} rows x {columns} columns in {time.perf_counter() - began:.1f} s")
+    from batch.sandbox.server import base_url, listen
+
+    # The cache is per account (base URL + key): warm it for a fixed loopback URL.
+    sock = listen("127.0.0.1", 0)
+    url = base_url(sock)
+    sock.close()
+    os.environ["BENCH_BASE_URL"] = url
+    warm_for(base, url)
+    return path
 
 
 def warm_for(folder: Path, url: str) -> None:

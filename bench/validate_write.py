@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from read_validate import in_fresh_process, warm_for  # noqa: E402
+from read_validate import in_fresh_process, prepare  # noqa: E402
 
 TARGET = 3.0
 RUNS = 5
@@ -87,22 +87,8 @@ def measure_ours(path: str, rows: int) -> dict[str, float]:
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     with tempfile.TemporaryDirectory() as folder:
-        base = Path(folder)
-        os.environ["XDG_CACHE_HOME"] = str(base / "cache")
-        os.environ["BENCH_STATE"] = str(base / "state")
-        (base / "documents").mkdir()
-        (base / "documents" / "registration.pdf").write_bytes(b"%PDF-1.4 registration")
-        path = base / "numbers.xlsx"
-        began = time.perf_counter()
-        write_workbook(path, rows)
-        print(f"wrote {rows} rows x {len(HEADERS)} columns in {time.perf_counter() - began:.1f} s")
-        from batch.sandbox.server import base_url, listen
-
-        sock = listen("127.0.0.1", 0)
-        url = base_url(sock)
-        sock.close()
-        os.environ["BENCH_BASE_URL"] = url
-        warm_for(base, url)
+        os.environ["BENCH_STATE"] = str(Path(folder) / "state")
+        path = prepare(Path(folder), rows, write_workbook, len(HEADERS))
         env = dict(os.environ)
         pairs = [
             (

@@ -357,18 +357,7 @@ def test_a_resubmit_held_back_is_tried_again_and_sent_once(make_api, tmp_path) -
     """A resubmit Infobip holds back (its cap on pending requests) keeps its action and
     the rejected requestId: the next runs try again, and once a place is free it is sent,
     once."""
-    batch = Batch(make_api(rate_limits=False, alpha_pending_cap=2), tmp_path)
-    batch.document(DOC)
-    path = batch.folder / "redo.csv"
-    write(path, [hr_alpha("Redo03", reference="R1")])  # asked for changes, by its seed
-    assert batch.run(str(path)).exit_code == 0
-    assert advance_until(batch, asked_to_change, step=1)
-    batch.api.advance(31 * 86400)  # unanswered: rejected
-    results = results_path(path)
-    assert status(batch, str(results)).exit_code == 1
-    blockers = batch.folder / "blockers.csv"
-    write(blockers, [hr_alpha(s, reference=s) for s in ("Redo00", "Redo01")])
-    assert batch.run(str(blockers)).exit_code == 0  # HR now has 2 pending
+    batch, _, results = rejected_behind_the_cap(make_api, tmp_path, reference="R1")
     rows = batch.results(results)
     old = rows[0]["requestId"]
     rows[0]["action"] = "resubmit"

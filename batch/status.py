@@ -195,8 +195,16 @@ async def run_status(
         ids = {c.request_id for found in rows.values() for c in found if c.request_id}
         tracked = journal.tracked() if everything or not files else []
         ids |= {str(entry.request_id) for entry in tracked}
+        # A row of an older copy may show a request since sent again: follow its replacement.
+        moved = {
+            old: entry
+            for old, entry in journal.replaced_by(ids).items()
+            if entry.request_id and entry.request_id != old
+        }
+        ids |= {str(entry.request_id) for entry in moved.values()}
         known = journal.by_request_id(ids)
         asked = {i for i in ids if i not in known or known[i].request_status not in FINAL}
+        asked -= moved.keys()
         sent = [when for i in asked if i in known and (when := known[i].sent_at) is not None]
         since = min(sent) if sent and len(sent) == len(asked) else None
         async with Infobip.connect(settings) as api:
@@ -205,6 +213,7 @@ async def run_status(
             listed = await refresh(api, asked, since=since) if asked else await _reach(api)
         now = record(journal, listed)
         known = journal.by_request_id(ids)
+        known |= {old: known.get(str(e.request_id), e) for old, e in moved.items()}
         histories = journal.earlier(entry.key for entry in known.values())
     requests: list[Request] = []
     waiting: dict[Path, int] = {}
@@ -298,6 +307,10 @@ def _follow(
         entry = known.get(request_id)
         if entry is not None:
             outcome.known(entry, now=now)
+            if entry.request_id != request_id:  # an older copy: the request replacing it
+                text = f"{request_id} was sent again as {entry.request_id}; the row shows that one"
+                outcome.warnings.append(Problem(text, "requestId"))
+                outcome.resubmit_asked = False
             outcome.earlier = [
                 f"{shown(when)[:10]}: sent again; the earlier request {rid} was {was}"
                 for rid, was, when in histories.get(entry.key, [])

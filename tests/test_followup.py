@@ -301,6 +301,12 @@ def test_a_rejected_row_is_resubmitted_once(busy, tmp_path) -> None:
     again = next(r for r in batch.results(results_path(copy)) if r["requestId"] == row["requestId"])
     assert f"{old} was sent again as {row['requestId']}" in again["warnings"]
     assert again["action"] == ""
+    older = tmp_path / "older.results.csv"  # another copy, given to status
+    write(older, rows)
+    checked = status(batch, str(older), "--log-format", "text")
+    (shown,) = [r for r in batch.results(older) if r["senderName"] == rejected["senderName"]]
+    assert shown["requestId"] == row["requestId"] and shown["requestStatus"] != "REJECTED"
+    assert f"({old})" not in checked.output, "the replaced request needs nobody"
 
 
 def test_resubmit_is_only_for_a_rejected_or_cancelled_request(busy, tmp_path) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from batch.api import UNAVAILABLE, Infobip, Refusal
+from batch.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,16 @@ class RequirementCache:
         self._folder = folder
         self._ttl = ttl
         self._refresh = refresh
+
+    @classmethod
+    def for_account(cls, settings: Settings, *, refresh: bool | None = None) -> RequirementCache:
+        """The cache of the account `settings` name; `refresh` asks Infobip afresh (by
+        default, as --refresh-requirements says)."""
+        return cls(
+            settings.cache_dir / "requirements" / settings.account,
+            ttl=settings.cache_ttl,
+            refresh=settings.refresh_requirements if refresh is None else refresh,
+        )
 
     async def get(self, api: Infobip, lookup: Mapping[str, Any]) -> Offer:
         """The offer for one lookup body, from disk when fresh, else from Infobip."""

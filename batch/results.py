@@ -191,8 +191,7 @@ def _unasked(sheet: Sheet, specs: Mapping[str, list[Requirement]]) -> list[str]:
     sent, said once."""
     if not specs:
         return []
-    known = _RESULT_NAMES | _STANDARD.keys() | {normalise(key) for key in specs}
-    return [h for h in sheet.headers if h.strip() and normalise(h) not in known]
+    return rows.unasked(rows.Layout.of(sheet), {normalise(key) for key in specs})
 
 
 def _requirements(candidates: Any, offers: Mapping[str, Offer]) -> dict[str, list[Requirement]]:

@@ -270,7 +270,7 @@ async def check_rows(
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
     progress = progress or Silent()
-    cache = requirement_cache(settings)
+    cache = RequirementCache.for_account(settings)
     documents = Resolver(
         settings.documents_dir or input_path.parent, max_bytes=settings.max_document_bytes
     )
@@ -316,15 +316,6 @@ async def check_rows(
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
     return offers
-
-
-def requirement_cache(settings: Settings, *, refresh: bool | None = None) -> RequirementCache:
-    """The account's cache of requirement lookups."""
-    return RequirementCache(
-        settings.cache_dir / "requirements" / settings.account,
-        ttl=settings.cache_ttl,
-        refresh=settings.refresh_requirements if refresh is None else refresh,
-    )
 
 
 def _not_offered(lookup: Mapping[str, Any], refusal: str) -> str:

@@ -34,6 +34,7 @@ from batch.outcome import (
     numbers_text,
     shown,
 )
+from batch.requirements import RequirementCache
 from batch.rows import Candidate
 from batch.sheets import Sheet, normalise, read_sheets, write_results
 from batch.workbook import Column, Table
@@ -340,9 +341,9 @@ def _rewrite(
 ) -> None:
     """Write the results sheet again, laid out as `run` lays it out: the requirements
     from the cache (however old: asking Infobip again is not worth a call here)."""
-    from batch.run import facts, guide_of, requirement_cache
+    from batch.run import facts, guide_of
 
-    cache = requirement_cache(settings)
+    cache = RequirementCache.for_account(settings)
     offers = {}
     for candidate in rows:
         key, lookup = candidate.standard.lookup_key, candidate.lookup

@@ -157,9 +157,7 @@ async def make_template(
 
 async def _requirements(settings: Settings, api: Infobip, lookup: Mapping[str, Any]) -> Offer:
     """The offer, asked afresh (and cached for the run that follows)."""
-    cache = RequirementCache(
-        settings.cache_dir / "requirements" / settings.account, ttl=settings.cache_ttl, refresh=True
-    )
+    cache = RequirementCache.for_account(settings, refresh=True)
     try:
         offer = await cache.get(api, lookup)
     except Refusal as refusal:

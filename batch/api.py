@@ -5,12 +5,18 @@ Safe to retry: lookups, reads and uploads (an upload retried at worst leaves an 
 document). A submit is retried only when it certainly did not reach Infobip (throttled
 with 429, or the connection never opened); any other failure leaves its outcome unknown
 and raises `SubmitUnknown`, never a second POST.
+
+Every call is bounded: its whole answer must arrive within `call_deadline` and be at most
+MAX_ANSWER_BYTES once decompressed; redirects are never followed (the key would go with
+them). An answer that is not what the spec promises is a `BadAnswer` naming the call,
+its status and a short excerpt with the key blanked out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import mimetypes
 import socket
@@ -26,8 +32,9 @@ import httpx
 import stamina
 from aiolimiter import AsyncLimiter
 
+from batch import contract
 from batch.contract import DOCUMENT_TYPES
-from batch.errors import ApiError, AuthError, ConfigError
+from batch.errors import ApiError, AuthError, BadAnswer, ConfigError, Refusal, SubmitUnknown
 
 if TYPE_CHECKING:
     from batch.config import Settings
@@ -53,23 +60,55 @@ _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+# The most an answer may be once decompressed: a page of 2000 requests is a few MB; a
+# gzip bomb (2 MB sent, 2 GiB unpacked) stops here.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+# A Retry-After longer than this is logged: the run is waiting, not stuck.
+_LONG_WAIT = 5.0
+
+
 @dataclass(frozen=True, slots=True)
-class Refusal(Exception):
-    """Infobip answered a call with an error: HTTP status, errorCode, texts, violations."""
+class Answer:
+    """A whole answer, read within the call's bounds."""
 
-    status: int
-    code: str
-    description: str = ""
-    violations: tuple[tuple[str, str], ...] = field(default=())
+    call: str  # "POST /resources/1/requests", for messages
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    secret: bytes = field(default=b"", repr=False)  # blanked out of every excerpt
 
-    def __str__(self) -> str:
-        text = f"{self.code}: {self.description}" if self.description else self.code
-        details = "; ".join(f"{prop}: {text}" if prop else text for prop, text in self.violations)
-        return f"{text} ({details})" if details else text
+    @property
+    def is_error(self) -> bool:
+        return self.status_code >= 400
 
+    def json(self) -> Any:
+        """The body as JSON.
 
-class SubmitUnknown(Exception):
-    """A submit whose outcome is unknown: it may or may not have been stored."""
+        Raises:
+            BadAnswer: it is not JSON.
+        """
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            raise self.bad("not JSON") from None
+
+    def bad(self, what: str) -> BadAnswer:
+        """This answer as off the spec: `what` it is, the status, the type, an excerpt."""
+        kind = self.headers.get("content-type", "no content type").split(";")[0]
+        excerpt = f": {self.excerpt(self.content)!r}" if self.content.strip() else ", empty"
+        return BadAnswer(
+            f"{self.call} answered HTTP {self.status_code} ({kind}{excerpt}): {what},"
+            " not what Infobip's API answers",
+            status=self.status_code,
+        )
+
+    def excerpt(self, content: bytes, limit: int = 120) -> str:
+        """The start of `content` as one short line of printable text, the key blanked."""
+        if self.secret:
+            content = content.replace(self.secret, b"[API key]")
+        text = " ".join(content[: limit * 4].decode("utf-8", "replace").split())
+        text = "".join(char if char.isprintable() else "?" for char in text)
+        return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 class _Retry(Exception):
@@ -91,6 +130,7 @@ class Infobip:
         limits: Mapping[str, float],
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        call_deadline: float = 120.0,
         transport: httpx.AsyncBaseTransport | None = None,
         ca_bundle: Path | None = None,
     ) -> None:
@@ -100,6 +140,8 @@ class Infobip:
         # of queued submits spent the CPU there rather than on sending. Taken after the
         # limiter, so that calls waiting for their turn never hold one.
         self._slots = asyncio.Semaphore(CONNECTIONS)
+        self._deadline = call_deadline
+        self._secret = api_key.encode()  # blanked out of every excerpt shown
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=None)
         self._make_client = functools.partial(
             httpx.AsyncClient,
@@ -129,6 +171,7 @@ class Infobip:
             limits=settings.limits,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
+            call_deadline=settings.call_deadline,
             ca_bundle=settings.ca_bundle,
         )
 
@@ -151,19 +194,37 @@ class Infobip:
 
         Raises:
             Refusal: Infobip answered an error; `code in UNAVAILABLE` means not offered.
+            BadAnswer: the answer is not a list of requirements.
             AuthError, ApiError: credentials refused; unreachable after retries.
         """
-        response = await self._safe("lookup", "POST", "/resources/1/requirements-lookup", json=body)
-        requirements: list[dict[str, Any]] = response.json().get("requirements") or []
+        answer = await self._safe("lookup", "POST", "/resources/1/requirements-lookup", json=body)
+        found = answer.json()
+        error = next(contract.validator("RequirementSpecs").iter_errors(found), None)
+        if error is not None:
+            where = "".join(f"[{p!r}]" for p in error.absolute_path)
+            raise answer.bad(f"requirements{where}: {answer.excerpt(error.message.encode())}")
+        requirements: list[dict[str, Any]] = found.get("requirements") or []
+        if not all(isinstance(item.get("key"), str) and item["key"] for item in requirements):
+            raise answer.bad("a requirement without a key")
         return requirements
 
     async def upload(self, path: Path) -> str:
-        """Upload a document; returns its documentId."""
+        """Upload a document; returns its documentId.
+
+        Raises:
+            Refusal: Infobip refused the file.
+            BadAnswer: the answer has no documentId.
+            AuthError, ApiError: credentials refused; unreachable after retries.
+        """
         kind = DOCUMENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
         content = await asyncio.to_thread(path.read_bytes)
         files = {"document": (path.name, content, kind or "application/octet-stream")}
-        response = await self._safe("upload", "POST", "/resources/1/documents", files=files)
-        return str(response.json()["documentId"])
+        answer = await self._safe("upload", "POST", "/resources/1/documents", files=files)
+        found = answer.json()
+        document_id = found.get("documentId") if isinstance(found, dict) else None
+        if not isinstance(document_id, str) or not document_id.strip():
+            raise answer.bad("no documentId")
+        return document_id
 
     async def submit(
         self, body: Mapping[str, Any], *, sending: Callable[[], None] = lambda: None
@@ -173,7 +234,8 @@ class Infobip:
 
         Raises:
             Refusal: Infobip refused it (nothing was stored).
-            SubmitUnknown: it may have been stored; never re-send it blindly.
+            SubmitUnknown: it may have been stored (no answer, a 5xx, an answer without
+                a request id, a redirect): never re-send it blindly.
             AuthError, ApiError: credentials refused; Infobip unreachable.
         """
         try:
@@ -183,22 +245,32 @@ class Infobip:
                         client = self._client  # made before the journal says "sending"
                         sending()
                         try:
-                            response = await client.post("/resources/1/requests", json=body)
+                            answer = await self._exchange(
+                                client, "POST", "/resources/1/requests", json=body
+                            )
                         except _NOT_SENT:
                             raise  # the connection never opened: nothing was sent
                         except httpx.TransportError as exc:
                             raise SubmitUnknown(_describe(exc)) from None
-                    if response.status_code == 429:
-                        raise _Retry(_refusal(response), retry_after=_retry_after(response))
-                    if response.status_code >= 500:
-                        raise SubmitUnknown(f"HTTP {response.status_code}: {_refusal(response)}")
+                        except ApiError as exc:  # too slow or too big: it may be stored
+                            raise SubmitUnknown(str(exc)) from None
+                    if answer.status_code == 429:
+                        raise _Retry(self._refusal(answer), retry_after=self._waited(answer))
+                    if answer.status_code >= 500:
+                        raise SubmitUnknown(f"HTTP {answer.status_code}: {self._refusal(answer)}")
         except httpx.TransportError as exc:
             raise ApiError(f"Infobip could not be reached: {_describe(exc)}") from None
-        _raise_for_status(response)
+        if not answer.is_error and not 200 <= answer.status_code < 300:  # a redirect, say
+            raise SubmitUnknown(str(self._off_route(answer)))
+        self._raise_for_status(answer)
         try:
-            return str(response.json()["id"])
-        except (ValueError, KeyError, TypeError):  # stored, but which request is it?
-            raise SubmitUnknown(f"HTTP {response.status_code} without a request id") from None
+            found = answer.json()
+        except BadAnswer as exc:  # stored, but which request is it?
+            raise SubmitUnknown(str(exc)) from None
+        request_id = found.get("id") if isinstance(found, dict) else None
+        if not isinstance(request_id, str) or not request_id.strip():
+            raise SubmitUnknown(str(answer.bad("no request id")))
+        return request_id
 
     async def requests(
         self,
@@ -216,8 +288,16 @@ class Infobip:
             params["type"] = list(types)
         if countries:
             params["countryCode"] = list(countries)
-        response = await self._safe("read", "GET", "/resources/1/requests", params=params)
-        page_json: dict[str, Any] = response.json()
+        answer = await self._safe("read", "GET", "/resources/1/requests", params=params)
+        found = answer.json()
+        results = found.get("results") if isinstance(found, dict) else None
+        if not isinstance(results, list):
+            raise answer.bad("no list of results")
+        if not all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in results):
+            raise answer.bad("a listed request without an id")
+        if not isinstance(found.get("paging", {}), dict):
+            raise answer.bad("paging is not an object")
+        page_json: dict[str, Any] = found
         return page_json
 
     async def update(self, request_id: str, requirements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -229,8 +309,10 @@ class Infobip:
         """
         url = f"/resources/1/requests/{request_id}"
         body = {"requirements": requirements}
-        response = await self._safe("update", "PATCH", url, json=body)
-        updated: dict[str, Any] = response.json()
+        answer = await self._safe("update", "PATCH", url, json=body)
+        updated = answer.json()
+        if not isinstance(updated, dict):
+            raise answer.bad("not a request")
         return updated
 
     async def cancel(self, request_id: str) -> None:
@@ -241,22 +323,118 @@ class Infobip:
         """
         await self._safe("cancel", "POST", f"/resources/1/requests/{request_id}/cancel")
 
-    async def _safe(self, endpoint: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _safe(self, endpoint: str, method: str, url: str, **kwargs: Any) -> Answer:
         """A call that is safe to repeat: retried on 429 for as long as it takes, and on
-        5xx and network failures a few times, with capped exponential backoff and jitter."""
+        5xx and network failures a few times, with capped exponential backoff and jitter.
+
+        Raises:
+            Refusal: a 4xx answer. AuthError: 401 or 403.
+            BadAnswer: a redirect, or an answer too big.
+            ApiError: no answer after retries, or none within the call's deadline.
+        """
         try:
             async for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
                 with attempt:
                     async with self._limiters[endpoint], self._slots:
-                        response = await self._client.request(method, url, **kwargs)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _Retry(_refusal(response), retry_after=_retry_after(response))
+                        answer = await self._exchange(self._client, method, url, **kwargs)
+                    if answer.status_code == 429 or answer.status_code >= 500:
+                        raise _Retry(self._refusal(answer), retry_after=self._waited(answer))
         except httpx.TransportError as exc:
             raise ApiError(f"Infobip did not answer {method} {url}: {_describe(exc)}") from None
         except _Retry as exc:
             raise ApiError(f"Infobip kept failing {method} {url}: {exc.refusal}") from None
-        _raise_for_status(response)
-        return response
+        if not answer.is_error and not 200 <= answer.status_code < 300:
+            raise self._off_route(answer)
+        self._raise_for_status(answer)
+        return answer
+
+    async def _exchange(
+        self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+    ) -> Answer:
+        """One exchange, its whole answer read within the call's deadline and size bound.
+
+        Raises:
+            httpx.TransportError: the connection failed or a timeout passed.
+            ApiError: no whole answer within the deadline.
+            BadAnswer: an answer bigger than MAX_ANSWER_BYTES once decompressed.
+        """
+        call = f"{method} {url}"
+        try:
+            async with asyncio.timeout(self._deadline):
+                request = client.build_request(method, url, **kwargs)
+                response = await client.send(request, stream=True)
+                try:
+                    chunks, size = [], 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > MAX_ANSWER_BYTES:
+                            answer = Answer(call, response.status_code, response.headers, b"")
+                            raise answer.bad(
+                                f"more than {MAX_ANSWER_BYTES // 2**20} MB once unpacked"
+                            )
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise ApiError(
+                f"Infobip did not finish answering {call} within {self._deadline:g} s"
+                " (call_deadline)"
+            ) from None
+        except httpx.DecodingError as exc:
+            raise Answer(call, response.status_code, response.headers, b"").bad(
+                f"its compressed body is damaged ({exc})"
+            ) from None
+        content = b"".join(chunks)
+        return Answer(call, response.status_code, response.headers, content, self._secret)
+
+    def _off_route(self, answer: Answer) -> BadAnswer:
+        """A 1xx or 3xx answer: never followed, so the key goes nowhere else."""
+        location = answer.headers.get("location")
+        if location:
+            target = httpx.URL(location)
+            where = f"{target.scheme}://{target.host}{target.path}" if target.host else location
+            return answer.bad(
+                f"a redirect to {answer.excerpt(where.encode())}; redirects are never followed"
+                " (the API key would go with them): check the base URL"
+            )
+        return answer.bad("neither an answer nor an error")
+
+    def _waited(self, answer: Answer) -> float:
+        """The Retry-After an answer asks for, logged when long."""
+        seconds = _retry_after(answer)
+        if seconds >= _LONG_WAIT:
+            logger.warning(
+                "%s: Infobip asks to wait %g s before trying again (HTTP %d, Retry-After)",
+                answer.call,
+                seconds,
+                answer.status_code,
+                extra={"fields": {"retry_after": seconds}},
+            )
+        return seconds
+
+    def _raise_for_status(self, answer: Answer) -> None:
+        if answer.status_code in (401, 403):
+            refusal = self._refusal(answer)
+            raise AuthError(
+                f"Infobip refused the credentials: {refusal}",
+                status=refusal.status,
+                code=refusal.code,
+            )
+        if answer.is_error:
+            raise self._refusal(answer)
+
+    def _refusal(self, answer: Answer) -> Refusal:
+        """Infobip's error body, in either of its two shapes, or the status and an
+        excerpt of whatever answered (a proxy's page), the key blanked out."""
+        refusal = _refusal(answer)
+        if refusal.infobip:
+            return refusal
+        return Refusal(
+            answer.status_code,
+            f"HTTP {answer.status_code}",
+            answer.excerpt(answer.content),
+            infobip=False,
+        )
 
     async def download(self, document_id: str) -> tuple[str, bytes]:
         """A document by its id (an attachment a requirement names, or an upload): its
@@ -271,10 +449,10 @@ class Infobip:
 
         url = f"/resources/1/documents/{urllib.parse.quote(document_id, safe='')}"
         # The body is the file itself, of whatever type: not JSON.
-        response = await self._safe("download", "GET", url, headers={"Accept": "*/*"})
+        answer = await self._safe("download", "GET", url, headers={"Accept": "*/*"})
         header = Message()
-        header["Content-Disposition"] = response.headers.get("content-disposition", "")
-        return header.get_filename() or "", response.content
+        header["Content-Disposition"] = answer.headers.get("content-disposition", "")
+        return header.get_filename() or "", answer.content
 
 
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
@@ -338,54 +516,50 @@ def _retry_hook() -> Any:
     return hook
 
 
-def _raise_for_status(response: httpx.Response) -> None:
-    if response.status_code in (401, 403):
-        refusal = _refusal(response)
-        raise AuthError(
-            f"Infobip refused the credentials: {refusal}", status=refusal.status, code=refusal.code
-        )
-    if response.is_error:
-        raise _refusal(response)
-
-
-def _refusal(response: httpx.Response) -> Refusal:
-    """Infobip's error body, in either of its two shapes, or what little there is."""
+def _refusal(answer: Answer) -> Refusal:
+    """Infobip's error body, in either of its two shapes; `infobip` False when the body
+    is neither (a proxy's page, an empty body)."""
     try:
-        body = response.json()
+        body = json.loads(answer.content)
     except ValueError:
-        body = {}
+        body = None
     if not isinstance(body, dict):
-        body = {}
-    legacy = (
-        body.get("requestError", {}).get("serviceException") if "requestError" in body else None
-    )
+        return Refusal(answer.status_code, f"HTTP {answer.status_code}", infobip=False)
+    error = body.get("requestError")
+    legacy = error.get("serviceException") if isinstance(error, dict) else None
     if isinstance(legacy, dict):
+        errors = legacy.get("validationErrors")
         violations = tuple(
             (str(k), str(text))
-            for k, texts in (legacy.get("validationErrors") or {}).items()
-            for text in texts
+            for k, texts in (errors.items() if isinstance(errors, dict) else ())
+            for text in (texts if isinstance(texts, list) else [texts])
         )
         return Refusal(
-            response.status_code,
-            f"E{response.status_code}",
+            answer.status_code,
+            f"E{answer.status_code}",
             str(legacy.get("text", "")),
             violations,
         )
+    code = body.get("errorCode")
+    if not isinstance(code, str) or not code:
+        return Refusal(answer.status_code, f"HTTP {answer.status_code}", infobip=False)
+    found = body.get("violations")
     violations = tuple(
         (str(v.get("property", "")), str(v.get("violation", "")))
-        for v in body.get("violations") or []
+        for v in (found if isinstance(found, list) else ())
         if isinstance(v, dict)
     )
-    code = str(body.get("errorCode") or f"HTTP {response.status_code}")
-    return Refusal(response.status_code, code, str(body.get("description") or ""), violations)
+    return Refusal(answer.status_code, code, str(body.get("description") or ""), violations)
 
 
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds a Retry-After header asks for (Infobip documents none; honoured if sent)."""
+def _retry_after(answer: Answer) -> float:
+    """Seconds a Retry-After header asks for (Infobip documents none; honoured if sent,
+    up to a minute)."""
     try:
-        return min(max(float(response.headers.get("retry-after", 0)), 0.0), 60.0)
+        seconds = float(answer.headers.get("retry-after", 0))
     except ValueError:
         return 0.0
+    return min(seconds, 60.0) if seconds > 0 else 0.0
 
 
 def _describe(exc: httpx.TransportError) -> str:

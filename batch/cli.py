@@ -484,6 +484,8 @@ def _write_bytes(data: bytes, stream: IO[bytes]) -> None:
 
 
 def _exit_code(report: batch_run.Report) -> int:
+    if isinstance(report.stopped, journal.JournalError):
+        return 2  # the state folder (a full disk, say), not Infobip
     return 3 if report.stopped else 0 if report.ok else 1
 
 

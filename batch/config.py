@@ -48,6 +48,9 @@ class Settings:
     dry_run: bool = False
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    # The most one call may take from its first byte out to its answer's last byte in,
+    # however steadily a slow server trickles it.
+    call_deadline: float = 120.0
     max_document_bytes: int = 10 * 1024 * 1024
     # The journal and the lock live here, one journal per account.
     state_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP)))
@@ -131,14 +134,14 @@ def config_file(explicit: Path | None, environ: Mapping[str, str]) -> dict[str, 
 
 
 def timeouts(file: Mapping[str, Any]) -> dict[str, float]:
-    """`connect_timeout`, `read_timeout` and `reconcile_grace` (seconds) from the config
-    file, if set.
+    """`connect_timeout`, `read_timeout`, `call_deadline` and `reconcile_grace` (seconds)
+    from the config file, if set.
 
     Raises:
         ConfigError: a timeout that is not a positive number.
     """
     found = {}
-    for name in ("connect_timeout", "read_timeout", "reconcile_grace"):
+    for name in ("connect_timeout", "read_timeout", "call_deadline", "reconcile_grace"):
         if name in file:
             value = file[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -178,6 +181,8 @@ def credentials(
     key = api_key_flag or environ.get("INFOBIP_API_KEY") or environ.get("IB_API_KEY")
     url = url or file.get("base_url")
     key = key or file.get("api_key")
+    if key and not isinstance(key, str):
+        raise ConfigError("config file: api_key must be text (in quotes)")
     if not url or not key:
         missing = " and ".join(n for n, v in (("base URL", url), ("API key", key)) if not v)
         where = Path(platformdirs.user_config_dir(APP)) / "config.toml"
@@ -187,4 +192,32 @@ def credentials(
             " or try it on the built-in sandbox with --sandbox"
         )
         raise ConfigError(msg)
-    return base_url(str(url)), str(key)
+    source = (
+        "--api-key"
+        if api_key_flag
+        else next((n for n in ("INFOBIP_API_KEY", "IB_API_KEY") if environ.get(n)), "api_key")
+    )
+    return base_url(str(url)), api_key(key, source)
+
+
+# What an HTTP header can carry: visible ASCII. Infobip's keys are letters, digits, '-'.
+_HEADER_SAFE = frozenset(chr(c) for c in range(0x21, 0x7F))
+
+
+def api_key(text: str, where: str) -> str:
+    """The key with surrounding whitespace trimmed (a line break pasted with it from a
+    file), checked to be sendable in a header. Never shown, not even in part.
+
+    Raises:
+        ConfigError: a character inside the key that no header can carry.
+    """
+    key = text.strip()
+    bad = next((i for i, char in enumerate(key) if char not in _HEADER_SAFE), None)
+    if bad is not None:
+        what = "a space or control character" if key[bad].isascii() else "a non-ASCII character"
+        msg = (
+            f"the API key from {where} has {what} at position {bad + 1} of {len(key)},"
+            " which Infobip's keys never contain; copy the key again from Infobip's portal"
+        )
+        raise ConfigError(msg)
+    return key

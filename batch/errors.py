@@ -3,14 +3,30 @@
     BatchError
     ├── ConfigError        missing credentials, bad option values (exit 2)
     ├── InputError         an unreadable or malformed input file (exit 2): file, sheet, row, column
-    └── ApiError           Infobip answered with an error or not at all: status, code, excerpt
-        └── AuthError      401/403: credentials refused (exit 3)
+    └── ApiError           Infobip could not be reached, or answered so (exit 3): endpoint, status
+        ├── AuthError      401/403: credentials refused (exit 3)
+        ├── Refusal        a 4xx answer: Infobip's errorCode and texts, or a proxy's page
+        ├── BadAnswer      an answer that is not what the spec promises (a page of HTML, a
+        │                  redirect, no documentId, too big)
+        └── SubmitUnknown  a submit that may or may not have been stored
+    (journal.JournalError and journal.Locked, template.Unavailable derive from BatchError too)
+
+Each kind has one meaning for a row, whatever the call:
+
+- a lookup refused or answered off the spec: the rows that needed it are INVALID, with
+  what came back (remembered for a day only when it is Infobip's own error);
+- an upload or a submit refused (or an upload answered off the spec): those rows are
+  FAILED, nothing was stored;
+- a submit with no usable answer (SubmitUnknown): UNCERTAIN until Infobip's list says;
+- Infobip unreachable, or the key refused: the run stops, what was done is written.
 
 A problem with one row (a missing value, a bad document path) is not an exception: it
 is recorded on the row and the run goes on.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class BatchError(Exception):
@@ -49,7 +65,7 @@ class InputError(BatchError):
 
 
 class ApiError(BatchError):
-    """Infobip answered with an error, or the call's outcome is unknown (status None)."""
+    """Infobip could not be reached, or answered with an error (status None: no answer)."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         self.status, self.code = status, code
@@ -58,3 +74,34 @@ class ApiError(BatchError):
 
 class AuthError(ApiError):
     """Infobip refused the credentials (401) or their scope (403)."""
+
+
+class Refusal(ApiError):
+    """A call answered with a 4xx error: Infobip's errorCode, description and violations
+    when the body is Infobip's JSON error (`infobip`), else the status and a short,
+    redacted excerpt of whatever answered (a proxy's page)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        description: str = "",
+        violations: Sequence[tuple[str, str]] = (),
+        *,
+        infobip: bool = True,
+    ) -> None:
+        self.description = description
+        self.violations = tuple(violations)
+        self.infobip = infobip
+        text = f"{code}: {description}" if description else code
+        details = "; ".join(f"{prop}: {why}" if prop else why for prop, why in self.violations)
+        super().__init__(f"{text} ({details})" if details else text, status=status, code=code)
+
+
+class BadAnswer(ApiError):
+    """An answer that is not what Infobip's spec promises for the call: the message names
+    the call, the status and a short, redacted excerpt."""
+
+
+class SubmitUnknown(ApiError):
+    """A submit whose outcome is unknown: it may or may not have been stored."""

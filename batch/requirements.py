@@ -1,7 +1,9 @@
 """Requirement specs per lookup, fetched once and kept on disk for a day.
 
 The cache is per Infobip account (base URL and key fingerprint), one JSON file per
-distinct lookup body. "Not offered" answers are kept too: they do not change by the hour.
+distinct lookup body. Infobip's own refusals ("not offered", an option it does not take)
+are kept too: they do not change by the hour. What a proxy or a broken answer said is
+never kept: the next run asks again.
 """
 
 from __future__ import annotations
@@ -17,21 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batch.api import UNAVAILABLE, Infobip, Refusal
+from batch.api import UNAVAILABLE, Infobip
 from batch.config import Settings
+from batch.errors import BadAnswer, Refusal
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """What a lookup said: the requirement specs, or why the resource is not offered;
-    the lookup asked, and when (a Unix time)."""
+    """What a lookup said: the requirement specs, or why there are none (`refusal`, of a
+    `kind`: "unavailable" not offered, "refused" any other refusal, "unreadable" an
+    answer off the spec); the lookup asked, and when (a Unix time)."""
 
     requirements: tuple[Mapping[str, Any], ...] = ()
     refusal: str | None = None
     lookup: Mapping[str, Any] = field(default_factory=dict)
     fetched_at: float | None = None
+    kind: str = "unavailable"
 
 
 class RequirementCache:
@@ -62,9 +67,13 @@ class RequirementCache:
         try:
             offer = Offer(tuple(await api.lookup(lookup)), lookup=dict(lookup), fetched_at=now)
         except Refusal as refusal:
-            if refusal.code not in UNAVAILABLE and refusal.status != 404:
-                raise
-            offer = Offer(refusal=str(refusal), lookup=dict(lookup), fetched_at=now)
+            offered = refusal.code not in UNAVAILABLE and refusal.status != 404
+            kind = "refused" if offered or not refusal.infobip else "unavailable"
+            offer = Offer(refusal=str(refusal), lookup=dict(lookup), fetched_at=now, kind=kind)
+            if not refusal.infobip:
+                return offer
+        except BadAnswer as bad:
+            return Offer(refusal=str(bad), lookup=dict(lookup), fetched_at=now, kind="unreadable")
         _write(path, offer)
         return offer
 
@@ -84,7 +93,10 @@ def _read(path: Path, ttl: float) -> Offer | None:
         fetched = float(data["fetchedAt"])
         if time.time() - fetched > ttl:
             return None
-        return Offer(tuple(data["requirements"]), data["refusal"], dict(data["lookup"]), fetched)
+        kind = str(data.get("kind", "unavailable"))
+        return Offer(
+            tuple(data["requirements"]), data["refusal"], dict(data["lookup"]), fetched, kind
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent, stale or damaged: ask again
 
@@ -96,6 +108,7 @@ def _write(path: Path, offer: Offer) -> None:
         "lookup": dict(offer.lookup),
         "requirements": list(offer.requirements),
         "refusal": offer.refusal,
+        "kind": offer.kind,
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -24,8 +24,8 @@ from batch import rows as rowlib
 from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import Resolver
-from batch.errors import ApiError
-from batch.journal import Journal
+from batch.errors import ApiError, BatchError
+from batch.journal import Journal, JournalError
 from batch.outcome import Need, Problem, Progress, Result, Silent
 from batch.requirements import Offer, RequirementCache, changes
 from batch.rows import READABLE, Candidate
@@ -44,7 +44,7 @@ class Report:
     output: Path
     results: Counter[str]
     timings: dict[str, float]
-    stopped: str | None = None  # why the run stopped early, if it did
+    stopped: BatchError | None = None  # why the run stopped early, if it did
     needs: Counter[Need] = field(default_factory=Counter)
     changes: tuple[str, ...] = ()  # how Infobip's requirements changed since the sheet was made
 
@@ -103,7 +103,7 @@ async def run(
     return Report(output, written.results, timings, stopped, written.needs, tuple(found.changes))
 
 
-async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) -> str | None:
+async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) -> BatchError | None:
     """Settle what earlier runs left unsettled, follow up the rows that carry a requestId
     (a results sheet fed back in: never submitted again, unless resubmitted), and send
     the new ones. Returns why sending stopped early, if it did."""
@@ -115,9 +115,9 @@ async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) ->
         redo = await sender.follow_up(existing, dry_run=dry_run) if existing else {}
         new = [c for c in found.ready if not c.request_id or id(c) in redo]
         rows = await sender.plan(new, record=not dry_run, file=file, redo=redo)
-    except ApiError as exc:  # refused or unreachable: nothing new is sent, results written
+    except (ApiError, JournalError) as exc:  # nothing new is sent, results written
         not_sent([*existing, *found.ready], f"the run stopped ({exc})")
-        return str(exc)
+        return exc
     return await sender.send_all(rows) if rows and not dry_run else None
 
 
@@ -306,7 +306,7 @@ async def check_rows(
     for (layout, key), group in groups.items():
         offer = offers[key]
         if offer.refusal is not None:
-            problem = _not_offered(lookups[key], offer.refusal)
+            problem = _not_offered(lookups[key], offer)
             for candidate in group:
                 candidate.error("countryCode", problem)
         else:
@@ -318,10 +318,19 @@ async def check_rows(
     return offers
 
 
-def _not_offered(lookup: Mapping[str, Any], refusal: str) -> str:
+def _not_offered(lookup: Mapping[str, Any], offer: Offer) -> str:
+    """Why a row cannot be checked: its lookup was refused or unreadable."""
     what = READABLE[lookup["type"]]
     number_type = f" {lookup['numberType']}" if "numberType" in lookup else ""
-    return f"Infobip offers no{number_type} {what} in {lookup['countryCode']}: {refusal}"
+    asked = f"{number_type} {what} in {lookup['countryCode']}"
+    if offer.kind == "unavailable":
+        return f"Infobip offers no{asked}: {offer.refusal}"
+    if offer.kind == "refused":
+        return f"Infobip refused the requirements lookup for{asked}: {offer.refusal}"
+    return (
+        f"the requirements for{asked} could not be read, so this row could not be checked"
+        f" ({offer.refusal}); run it again later"
+    )
 
 
 def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:

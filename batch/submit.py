@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from batch import reconcile, status
-from batch.api import Infobip, Refusal, SubmitUnknown
+from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import LocalDocument
-from batch.errors import ApiError, AuthError
+from batch.errors import ApiError, AuthError, BadAnswer, Refusal, SubmitUnknown
 from batch.journal import Entry, Journal, JournalError
 from batch.outcome import ASKING, FINAL, REDOABLE, Outcome, Problem, Progress, Result, shown
 from batch.rows import ALPHA, Candidate
@@ -47,7 +47,7 @@ class Sender:
     ) -> None:
         self.api, self.journal, self.settings, self.progress = api, journal, settings, progress
         self._claimed = journal.request_ids()
-        self._uploads: dict[str, asyncio.Future[str | Refusal]] = {}
+        self._uploads: dict[str, asyncio.Future[str | ApiError]] = {}
 
     async def settle(self) -> None:
         """Settle what earlier runs left SUBMITTING (killed mid-POST) or UNCERTAIN: found
@@ -386,7 +386,7 @@ class Sender:
             return
         try:
             body = await self._with_new_documents(candidate, outcome)
-        except Refusal as refusal:
+        except _UPLOAD_FAILED as refusal:
             outcome.result = Result.UPDATE_REFUSED
             outcome.errors = [Problem(f"document upload refused: {refusal}")]
             return
@@ -428,13 +428,13 @@ class Sender:
                 self._uploads[document.sha256] = asyncio.ensure_future(self._upload(document))
         return await self._with_document_ids(candidate, outcome)
 
-    async def send_all(self, rows: list[tuple[Candidate, str]]) -> str | None:
+    async def send_all(self, rows: list[tuple[Candidate, str]]) -> ApiError | JournalError | None:
         """Upload each distinct file once (ever: the journal remembers documentIds) and
         submit each row as soon as its files are in.
 
-        Returns why the run stopped early (credentials refused, Infobip unreachable), or
-        None. Rows not sent by then are FAILED; a row whose submit was in flight is
-        UNCERTAIN (and SUBMITTING in the journal, settled by the next run).
+        Returns why the run stopped early (credentials refused, Infobip unreachable, the
+        journal unwritable), or None. Rows not sent by then are FAILED; a row whose submit
+        was in flight is UNCERTAIN (and SUBMITTING in the journal, settled by the next run).
         """
         files: dict[str, LocalDocument] = {}
         for candidate, _ in rows:
@@ -442,7 +442,7 @@ class Sender:
                 files.setdefault(document.sha256, document)
         self.progress.start("files uploaded", len(files))
         self.progress.start("requests submitted", len(rows))
-        stopped = None
+        stopped: ApiError | JournalError | None = None
         try:
             async with asyncio.TaskGroup() as tasks:
                 for sha, document in files.items():  # in the order rows first need them
@@ -454,7 +454,9 @@ class Sender:
                 for _ in range(workers):
                     tasks.create_task(self._worker(queue))
         except* (ApiError, JournalError) as group:
-            stopped = str(group.exceptions[0])
+            first = group.exceptions[0]
+            assert isinstance(first, (ApiError, JournalError))
+            stopped = first
         not_sent([c for c, _ in rows], f"the run stopped ({stopped})")
         return stopped
 
@@ -464,7 +466,7 @@ class Sender:
             await self._send(candidate, key, candidate.outcome)
             self.progress.advance("requests submitted")
 
-    async def _upload(self, document: LocalDocument) -> str | Refusal:
+    async def _upload(self, document: LocalDocument) -> str | ApiError:
         """The file's documentId, or Infobip's refusal of it: returned, not raised, so
         that it fails the rows naming the file and not the whole run (a raised error
         would cancel every submit in flight). Unreachable or refused credentials raise."""
@@ -475,7 +477,7 @@ class Sender:
             document_id = await self.api.upload(document.path)
             self.journal.uploaded(document.sha256, document_id, document.path.name)
             return document_id
-        except Refusal as refusal:
+        except _UPLOAD_FAILED as refusal:
             return refusal
         finally:
             self.progress.advance("files uploaded")
@@ -484,8 +486,9 @@ class Sender:
         """Wait for the row's files, submit it, and settle what became of it."""
         try:
             body = await self._with_document_ids(candidate, outcome)
-        except Refusal as refusal:
-            message = f"document upload refused: {refusal}"
+        except _UPLOAD_FAILED as refusal:
+            refused = "refused" if isinstance(refusal, Refusal) else "failed"
+            message = f"document upload {refused}: {refusal}"
             outcome.result, outcome.errors = Result.FAILED, [Problem(message)]
             self.journal.failed(key, refusal.code, message)
             return
@@ -519,6 +522,9 @@ class Sender:
             if not sent:  # the journal has it before the first POST leaves
                 self.journal.submitting(key, body)
                 sent.append(datetime.now(UTC))
+                # Until an answer is recorded, the row claims no more than the journal.
+                outcome.result = Result.UNCERTAIN
+                outcome.errors = [Problem(_IN_FLIGHT)]
 
         try:
             request_id = await self.api.submit(body, sending=sending)
@@ -543,21 +549,17 @@ class Sender:
             return sent[0]
         except ApiError as exc:  # unreachable or refused before anything was stored
             if sent:
+                outcome.result, outcome.stopped = Result.FAILED, True
+                outcome.errors = [Problem(f"not sent: the run stopped ({exc})")]
                 self.journal.failed(key, None, f"not sent: {exc}")
             raise
-        except asyncio.CancelledError:
-            if sent:  # it may have been stored: the journal keeps it SUBMITTING
-                outcome.result = Result.UNCERTAIN
-                outcome.errors = [
-                    Problem(
-                        "the run stopped while this request was being sent; the next run"
-                        " checks with Infobip whether it was stored"
-                    )
-                ]
-            raise
-        self.journal.submitted(key, request_id)
         self._claimed.add(request_id)
         _submitted(outcome, request_id, "PENDING", sent[0])
+        try:
+            self.journal.submitted(key, request_id)
+        except JournalError:
+            outcome.errors = [Problem(_UNRECORDED)]
+            raise
         return None
 
     async def _find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
@@ -570,13 +572,18 @@ class Sender:
 
     def _found(self, key: str, item: Mapping[str, Any], outcome: Outcome | None = None) -> None:
         request_id = str(item["id"])
-        self.journal.submitted(key, request_id, status=item.get("status"))
         self._claimed.add(request_id)
         logger.info("%s: found at Infobip as %s after no answer", key, request_id)
         if outcome is not None:
             _submitted(
                 outcome, request_id, str(item.get("status") or ""), reconcile.requested(item)
             )
+        try:
+            self.journal.submitted(key, request_id, status=item.get("status"))
+        except JournalError:
+            if outcome is not None:
+                outcome.errors = [Problem(_UNRECORDED)]
+            raise
 
     def _uncertain(self, key: str, outcome: Outcome, why: str) -> None:
         reason = f"sent with no answer {why}; it may have been stored"
@@ -609,9 +616,23 @@ class Sender:
         if not isinstance(value, LocalDocument):
             return value
         found = await self._uploads[value.sha256]
-        if isinstance(found, Refusal):
+        if isinstance(found, ApiError):
             raise found
         return found
+
+
+# What a row says while the journal holds it SUBMITTING and no answer is recorded.
+_IN_FLIGHT = (
+    "the run stopped while this request was being sent; the next run checks with Infobip"
+    " whether it was stored"
+)
+_UNRECORDED = (
+    "Infobip has it, but the journal could not record its requestId (see the run's"
+    " error); the next run finds it in Infobip's list and records it, sending nothing again"
+)
+# An upload that fails the rows naming its file, not the run: refused, or answered with
+# no documentId (nothing the rows could be sent with).
+_UPLOAD_FAILED = (Refusal, BadAnswer)
 
 
 def not_sent(rows: Iterable[Candidate], reason: str) -> None:

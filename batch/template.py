@@ -22,10 +22,10 @@ from typing import IO, Any
 
 from batch import columns as cols
 from batch import results, rows
-from batch.api import Infobip, Refusal
+from batch.api import Infobip
 from batch.columns import OPTIONS
 from batch.config import Settings
-from batch.errors import BatchError, ConfigError
+from batch.errors import BatchError, ConfigError, Refusal
 from batch.requirements import Offer, RequirementCache
 from batch.rows import READABLE, REQUIRED, STANDARD, USED, Requirement
 from batch.sheets import Row, Sheet, write_atomically

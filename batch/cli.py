@@ -8,8 +8,10 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,6 +60,45 @@ RATE = click.FloatRange(0, 1)
 @click.version_option(package_name="resource-batch")
 def main() -> None:
     """Turn a spreadsheet of Infobip resource requests into submitted requests."""
+    _sigterm_as_ctrl_c()
+
+
+# The signal that stopped the command, when it was not Ctrl-C.
+_TERMINATED: list[int] = []
+
+
+def _sigterm_as_ctrl_c() -> None:
+    """SIGTERM (systemd, `timeout`, `docker stop`) stops a command as Ctrl-C does: what
+    was done is written, the journal keeps the truth, exit 143. The handler passes the
+    signal on as SIGINT, so that asyncio cancels the run as it does on Ctrl-C; SIGINT is
+    given its default handler first, as a job started in the background has it ignored.
+    (The webhook receiver and the sandbox leave both to uvicorn.)"""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals can only be handled there; an embedding program keeps its own
+
+    def stop(signum: int, frame: object) -> None:
+        _TERMINATED.append(signum)
+        signal.raise_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _interrupted(message: str) -> NoReturn:
+    """Say why the command stopped, as a log line (JSON off a terminal: cron reads it),
+    and exit 130 after Ctrl-C, 143 after SIGTERM."""
+    code, by = (143, "SIGTERM") if _TERMINATED else (130, "Ctrl-C")
+    logger.warning("stopped by %s. %s", by, message, extra={"fields": {"signal": by}})
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _stoppable(message: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM inside: `message` and exit 130 or 143, not a traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _interrupted(message)
 
 
 @main.command()
@@ -441,14 +482,11 @@ def _batch(
                 code = _exit_code(report)
     except KeyboardInterrupt:
         if input_path is None:
-            click.echo("Interrupted; files not yet filed away stay in the inbox.", err=True)
-            sys.exit(130)
+            _interrupted("Files not yet filed away stay in the inbox.")
         written = out or batch_run.results_path(input_path)
         if written.exists() and written.stat().st_mtime >= started:
-            click.echo(f"Interrupted; what was done so far is in {written}.", err=True)
-        else:
-            click.echo("Interrupted before anything was submitted.", err=True)
-        sys.exit(130)
+            _interrupted(f"What was done so far is in {written}.")
+        _interrupted("Nothing was submitted.")
     sys.exit(code)
 
 
@@ -773,9 +811,10 @@ def template(
                 state_dir=None,
                 ca_bundle=ca_bundle,
             )
-            written = asyncio.run(
-                templates.make_template(settings, kind, fields, out=out, force=force)
-            )
+            with _stoppable("No template was written."):
+                written = asyncio.run(
+                    templates.make_template(settings, kind, fields, out=out, force=force)
+                )
         except templates.Unavailable as exc:
             _fail(exc, 1)
     _report_template(written)
@@ -862,6 +901,9 @@ def status(
             check_writable(out, sheets=1)
         if results:  # it rewrites them: not while a run may be writing them too
             stack.enter_context(journal.state_lock(settings.state_dir))
-        report = asyncio.run(refresh.run_status(settings, results, everything=everything, out=out))
+        with _stoppable("Sheets not yet rewritten keep what they had."):
+            report = asyncio.run(
+                refresh.run_status(settings, results, everything=everything, out=out)
+            )
     console.status_summary(report, live=sys.stderr.isatty() and not quiet)
     sys.exit(0 if report.ok else 1)

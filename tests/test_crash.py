@@ -5,6 +5,7 @@ loopback HTTP; the sandbox's own store says what was submitted."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 import signal
@@ -146,3 +147,40 @@ def test_fault_storm_submits_each_row_once(make_api, tmp_path) -> None:
     calls = api.calls()
     assert calls.get(("submit-resource-request", 500), 0) > 0
     assert calls.get(("submit-resource-request", 0), 0) > 0, "some submits got no answer"
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does(make_api, tmp_path) -> None:
+    """SIGTERM (systemd, `timeout`, `docker stop`) mid-run: the results are written, the
+    stop is logged, exit 143; the next run sends the rest, nothing twice."""
+    api = make_api(rate_limits=False, check=False, alpha_pending_cap=0)
+    (tmp_path / "config.toml").write_text("")
+    state = tmp_path / "state"
+    path = write_rows(tmp_path, 40)
+    env = {
+        **os.environ,
+        "INFOBIP_BASE_URL": api.running.base_url,
+        "INFOBIP_API_KEY": api.running.api_key,
+        "RESOURCE_BATCH_STATE_DIR": str(state),
+    }
+    command = [sys.executable, "-m", "batch", "run", str(path), "--log-format", "json"]
+    command += ["--limit", "submit=5", "--limit", "upload=25", "--limit", "lookup=100"]
+    command += ["--alpha-pending-cap", "0", "--config", str(tmp_path / "config.toml")]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while submits(api) < 3:
+        assert process.poll() is None and time.monotonic() < deadline, "no submits were made"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err.decode()[-2000:]
+    stopped = [json.loads(line) for line in err.decode().splitlines() if "SIGTERM" in line]
+    assert stopped and stopped[0]["level"] == "warning", err.decode()[-2000:]
+    assert "requests.results.csv" in stopped[0]["message"]
+    assert api.running.api_key not in (out + err).decode()
+    with path.with_name("requests.results.csv").open(newline="", encoding="utf-8-sig") as file:
+        rows = list(csv.DictReader(file))
+    results = Counter(row["result"] for row in rows)
+    assert len(rows) == 40 and results["FAILED"] > 0, results
+    assert results["SUBMITTED"] + results["UNCERTAIN"] == len(api.stored()), results
+    assert all("not sent" in r["errors"] for r in rows if r["result"] == "FAILED")
+    assert_exactly_once(api, run_to_the_end(api, path, state), 40)

@@ -92,10 +92,12 @@ class Answer:
         except ValueError:
             raise self.bad("not JSON") from None
 
-    def bad(self, what: str) -> BadAnswer:
-        """This answer as off the spec: `what` it is, the status, the type, an excerpt."""
+    def bad(self, what: str, *, shown: bool = True) -> BadAnswer:
+        """This answer as off the spec: `what` it is, the status, the type, an excerpt
+        (unless not `shown`)."""
         kind = self.headers.get("content-type", "no content type").split(";")[0]
         excerpt = f": {self.excerpt(self.content)!r}" if self.content.strip() else ", empty"
+        excerpt = excerpt if shown else ""
         return BadAnswer(
             f"{self.call} answered HTTP {self.status_code} ({kind}{excerpt}): {what},"
             " not what Infobip's API answers",
@@ -201,8 +203,9 @@ class Infobip:
         found = answer.json()
         error = next(contract.validator("RequirementSpecs").iter_errors(found), None)
         if error is not None:
-            where = "".join(f"[{p!r}]" for p in error.absolute_path)
-            raise answer.bad(f"requirements{where}: {answer.excerpt(error.message.encode())}")
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+            text = answer.excerpt(error.message.encode())
+            raise answer.bad(f"{where.lstrip('.') or 'the body'}: {text}")
         requirements: list[dict[str, Any]] = found.get("requirements") or []
         if not all(isinstance(item.get("key"), str) and item["key"] for item in requirements):
             raise answer.bad("a requirement without a key")
@@ -370,7 +373,8 @@ class Infobip:
                         if size > MAX_ANSWER_BYTES:
                             answer = Answer(call, response.status_code, response.headers, b"")
                             raise answer.bad(
-                                f"more than {MAX_ANSWER_BYTES // 2**20} MB once unpacked"
+                                f"more than {MAX_ANSWER_BYTES // 2**20} MB once unpacked",
+                                shown=False,
                             )
                         chunks.append(chunk)
                 finally:
@@ -382,7 +386,7 @@ class Infobip:
             ) from None
         except httpx.DecodingError as exc:
             raise Answer(call, response.status_code, response.headers, b"").bad(
-                f"its compressed body is damaged ({exc})"
+                f"its compressed body is damaged ({exc})", shown=False
             ) from None
         content = b"".join(chunks)
         return Answer(call, response.status_code, response.headers, content, self._secret)

@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Offer:
     """What a lookup said: the requirement specs, or why there are none (`refusal`, of a
-    `kind`: "unavailable" not offered, "refused" any other refusal, "unreadable" an
-    answer off the spec); the lookup asked, and when (a Unix time)."""
+    `kind`: "unavailable" not offered, "refused" any other refusal of Infobip's,
+    "blocked" refused by something else (a proxy), "unreadable" an answer off the spec);
+    the lookup asked, and when (a Unix time)."""
 
     requirements: tuple[Mapping[str, Any], ...] = ()
     refusal: str | None = None
@@ -68,7 +69,8 @@ class RequirementCache:
             offer = Offer(tuple(await api.lookup(lookup)), lookup=dict(lookup), fetched_at=now)
         except Refusal as refusal:
             offered = refusal.code not in UNAVAILABLE and refusal.status != 404
-            kind = "refused" if offered or not refusal.infobip else "unavailable"
+            kind = "refused" if offered else "unavailable"
+            kind = kind if refusal.infobip else "blocked"
             offer = Offer(refusal=str(refusal), lookup=dict(lookup), fetched_at=now, kind=kind)
             if not refusal.infobip:
                 return offer

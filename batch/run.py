@@ -327,6 +327,11 @@ def _not_offered(lookup: Mapping[str, Any], offer: Offer) -> str:
         return f"Infobip offers no{asked}: {offer.refusal}"
     if offer.kind == "refused":
         return f"Infobip refused the requirements lookup for{asked}: {offer.refusal}"
+    if offer.kind == "blocked":
+        return (
+            f"the requirements lookup for{asked} was refused on its way to Infobip (by a"
+            f" proxy?): {offer.refusal}; run it again once that is put right"
+        )
     return (
         f"the requirements for{asked} could not be read, so this row could not be checked"
         f" ({offer.refusal}); run it again later"

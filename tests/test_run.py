@@ -530,6 +530,39 @@ def test_wrong_key_exit_3_nothing_sent(batch) -> None:
     assert not path.with_name("requests.results.csv").exists()
 
 
+def test_a_key_pasted_with_its_line_break_is_trimmed(batch) -> None:
+    """A key read with the line break it was pasted with (from a file, or the config
+    file) is trimmed: the run works, and the key is never shown."""
+    path = batch.csv([toll_free()])
+    key = batch.api.running.api_key
+    result = batch.run(str(path), env={"INFOBIP_API_KEY": f"{key}\r\n"})
+    assert result.exit_code == 0, result.output
+    config = batch.folder / "config.toml"
+    config.write_text(f'api_key = "{key}\\n"\n', encoding="utf-8")
+    env = {"INFOBIP_API_KEY": "", "RESOURCE_BATCH_CONFIG": str(config)}
+    result = batch.run(str(path), env=env)
+    assert result.exit_code == 0, result.output
+    assert key not in result.output
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("abc123\ndef456", "has a space or control character at position 7 of 13"),
+        ("abc123déf456", "has a non-ASCII character at position 8 of 12"),
+    ],
+)
+def test_a_key_no_header_can_carry_stops_at_once(batch, key, said) -> None:
+    """A key with a line break or a non-ASCII character inside: exit 2 before anything
+    is sent, saying where the key came from and which character, never the key."""
+    path = batch.csv([toll_free()])
+    result = batch.run(str(path), env={"INFOBIP_API_KEY": key})
+    assert result.exit_code == 2, result.output
+    assert f"Error: the API key from INFOBIP_API_KEY {said}" in result.output
+    assert "abc123" not in result.output and "456" not in result.output
+    assert batch.api.stored() == []
+
+
 def test_unreadable_input_exit_2(batch) -> None:
     """An input that is not a spreadsheet stops with exit 2 naming the file."""
     path = batch.folder / "requests.xlsx"

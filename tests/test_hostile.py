@@ -1,0 +1,243 @@
+"""The CLI against a hostile server in front of the sandbox: whatever answers (a proxy's
+page, a redirect, a gzip bomb, a byte a second, an answer off the spec), the user gets
+words, a row result or a clean stop, the journal holds the truth, and the key is in no
+byte of what is shown or written."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Batch
+from tests.hostile import Hostile, gzip_bomb, serve
+from tests.test_run import DOC, hr_alpha, toll_free
+
+LOOKUP = "/resources/1/requirements-lookup"
+REQUESTS = "/resources/1/requests"
+DOCUMENTS = "/resources/1/documents"
+
+
+@pytest.fixture
+def hostile(batch: Batch) -> Iterator[Hostile]:
+    yield from serve(batch.api.running.base_url, {})
+
+
+def through(batch: Batch, hostile: Hostile, *args: str, **env: str) -> tuple[int, str]:
+    """The command through the hostile server; its exit code and output, which must
+    never hold the key."""
+    result = batch.run(*args, env={"INFOBIP_BASE_URL": hostile.url, **env})
+    assert batch.api.running.api_key not in result.output
+    return result.exit_code, result.output
+
+
+def results(batch: Batch) -> list[dict[str, str]]:
+    path = batch.folder / "requests.results.csv"
+    assert batch.api.running.api_key.encode() not in path.read_bytes()
+    return batch.results(path)
+
+
+def journal_rows() -> list[tuple[str, str | None]]:
+    (path,) = Path(os.environ["XDG_DATA_HOME"]).rglob("journal-*.sqlite3")
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT state, request_id FROM requests ORDER BY key").fetchall()
+
+
+PAGE = b"<html><body><h1>Proxy Authentication Required</h1>key=%s</body></html>"
+
+
+def test_a_proxy_page_refusing_the_lookup_makes_rows_invalid_and_is_not_remembered(
+    batch, hostile
+) -> None:
+    """A corporate proxy's 407 page (echoing the key, as some do): each row that needed
+    the lookup is INVALID with the status and an excerpt, the key blanked; the next run,
+    the proxy fixed, asks again instead of remembering the page for a day."""
+    batch.document(DOC)
+    batch.csv([hr_alpha()])
+    page = PAGE % batch.api.running.api_key.encode()
+    hostile.on("POST", LOOKUP, status=407, body=page, headers={"Content-Type": "text/html"})
+    code, output = through(batch, hostile, "validate", str(batch.folder / "requests.csv"))
+    assert code == 1, output
+    (row,) = results(batch)
+    assert row["result"] == "INVALID"
+    assert (
+        "the requirements lookup for alphanumeric registration in HR was refused on its way"
+        " to Infobip (by a proxy?)" in row["errors"]
+    )
+    assert (
+        "HTTP 407: <html><body><h1>Proxy Authentication Required</h1>key=[API key]"
+        in (row["errors"])
+    )
+    hostile.rules.clear()
+    code, output = through(batch, hostile, "validate", str(batch.folder / "requests.csv"))
+    assert code == 0, output
+    assert results(batch)[0]["result"] == "VALID"
+    assert hostile.seen["POST", LOOKUP] == 2
+
+
+def test_infobip_refusing_a_lookup_with_a_code_unknown_to_us_is_remembered(batch, hostile):
+    """Infobip's own JSON error with a code this version does not know: the rows are
+    INVALID with Infobip's code and text, and the answer is remembered like any other."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(), hr_alpha("AcmeTwo")])
+    error = {"errorCode": "RR-NEW-RULE400", "description": "A new rule.", "action": "Wait."}
+    hostile.on("POST", LOOKUP, status=400, body=json.dumps(error).encode())
+    for _ in range(2):
+        code, output = through(batch, hostile, "run", str(path))
+        assert code == 1, output
+        rows = results(batch)
+        assert [r["result"] for r in rows] == ["INVALID", "INVALID"]
+        assert (
+            "refused the requirements lookup for alphanumeric registration in HR:"
+            in rows[0]["errors"]
+        )
+        assert "RR-NEW-RULE400: A new rule." in rows[0]["errors"]
+    assert hostile.seen["POST", LOOKUP] == 1
+    assert batch.api.stored() == []
+
+
+@functools.cache
+def _bomb() -> bytes:
+    return gzip_bomb(160 * 2**20)  # 160 MB unpacked, 160 kB sent
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        pytest.param(
+            {"body": b"<html>Welcome to the hotel Wi-Fi</html>", "headers": {}},
+            "answered HTTP 200 (no content type: '<html>Welcome to the hotel Wi-Fi</html>'):"
+            " not JSON",
+            id="html",
+        ),
+        pytest.param(
+            {"body": b'[{"key": "companyName"}]'},
+            "the body: [{'key': 'companyName'}] is not of type 'object'",
+            id="json-list",
+        ),
+        pytest.param(
+            {"body": b'{"requirements": [{"key": "companyName", "type": 7}, "x"]}'},
+            "requirements[0].type: 7 is not of type 'string'",
+            id="bad-item",
+        ),
+        pytest.param(
+            {"status": 302, "headers": {"Location": "https://login.example/sso?next=1"}},
+            "answered HTTP 302 (no content type, empty): a redirect to"
+            " https://login.example/sso; redirects are never followed",
+            id="redirect",
+        ),
+        pytest.param(
+            {"headers": {"Content-Type": "application/json", "Content-Encoding": "gzip"}},
+            "answered HTTP 200 (application/json): more than 64 MB once unpacked",
+            id="gzip-bomb",
+        ),
+    ],
+)
+def test_a_lookup_answered_off_the_spec_makes_its_rows_invalid(batch, hostile, rule, said):
+    """A 200 that is not a list of requirements, a redirect (never followed: the key
+    would go with it), or a gzip bomb (stopped at 64 MB unpacked): the rows are INVALID
+    saying what came back, nothing is sent, and nothing is remembered."""
+    if "Content-Encoding" in rule.get("headers", {}):
+        rule = {**rule, "body": _bomb()}
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(), toll_free()])
+    hostile.on("POST", LOOKUP, when=b"ALPHANUMERIC", times=1, **rule)
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 1, output
+    alpha, numbers = results(batch)
+    assert alpha["result"] == "INVALID", alpha
+    assert (
+        "the requirements for alphanumeric registration in HR could not be read" in alpha["errors"]
+    )
+    assert f"POST {LOOKUP} answered HTTP" in alpha["errors"]
+    assert said in alpha["errors"], alpha["errors"]
+    assert numbers["result"] == "SUBMITTED"
+    assert [r["type"] for r in batch.api.stored()] == ["NUMBER_PURCHASE"]
+    code, output = through(batch, hostile, "run", str(path))
+    assert results(batch)[0]["result"] == "SUBMITTED"  # asked again, not remembered
+
+
+def test_a_server_trickling_its_answer_is_given_up_at_the_call_deadline(batch, hostile):
+    """A byte a second keeps no call forever: at call_deadline the run stops (exit 3)
+    saying so, before anything is spent."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha()])
+    config = batch.folder / "config.toml"
+    config.write_text("call_deadline = 1\n")
+    hostile.on("POST", LOOKUP, body=b'{"requirements": []}' * 10, drip=0.2)
+    code, output = through(batch, hostile, "run", str(path), RESOURCE_BATCH_CONFIG=str(config))
+    assert code == 3, output
+    assert f"Infobip did not finish answering POST {LOOKUP} within 1 s (call_deadline)" in output
+    assert batch.api.stored() == []
+
+
+def test_an_upload_answered_without_a_document_id_fails_only_its_rows(batch, hostile) -> None:
+    """An upload 201 without documentId: the rows naming the file are FAILED saying so,
+    the others are sent; no traceback, every row in the results."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(), toll_free()])
+    hostile.on("POST", DOCUMENTS, status=201, body=b"{}")
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 1, output
+    alpha, numbers = results(batch)
+    assert alpha["result"] == "FAILED"
+    assert f"document upload failed: POST {DOCUMENTS} answered HTTP 201" in alpha["errors"]
+    assert "no documentId" in alpha["errors"]
+    assert numbers["result"] == "SUBMITTED"
+    assert [r["type"] for r in batch.api.stored()] == ["NUMBER_PURCHASE"]
+
+
+def test_a_submit_stored_but_answered_with_a_null_id_is_found_in_the_list(batch, hostile):
+    """A 201 with `"id": null` (Infobip stored it): the row is not recorded with the
+    requestId "None" but found in Infobip's list, once."""
+    path = batch.csv([toll_free()])
+    hostile.on("POST", REQUESTS, status=201, body=b'{"id": null}', forward=True)
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 0, output
+    (stored,) = batch.api.stored()
+    (row,) = results(batch)
+    assert (row["result"], row["requestId"]) == ("SUBMITTED", stored["id"])
+    assert journal_rows() == [("SUBMITTED", stored["id"])]
+
+
+def test_a_redirected_submit_is_not_followed_and_sent_once(batch, hostile) -> None:
+    """A 302 on submit is never followed; whether it was stored is looked up in the list
+    (it was not), and it is sent once more: one request."""
+    path = batch.csv([toll_free()])
+    hostile.on("POST", REQUESTS, status=302, headers={"Location": "/elsewhere"}, times=1)
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 0, output
+    (stored,) = batch.api.stored()
+    assert results(batch)[0]["requestId"] == stored["id"]
+    assert hostile.seen["POST", REQUESTS] == 2
+
+
+def test_status_stops_cleanly_on_a_list_that_is_not_json(batch, hostile) -> None:
+    """`status` when the list answers a page of HTML: exit 3 naming the call; the sheet
+    is left as it was."""
+    path = batch.csv([toll_free()])
+    assert through(batch, hostile, "run", str(path))[0] == 0
+    sheet = batch.folder / "requests.results.csv"
+    before = sheet.read_bytes()
+    hostile.on("GET", REQUESTS, body=b"<html>maintenance</html>", headers={})
+    code, output = through(batch, hostile, "status", str(sheet))
+    assert code == 3, output
+    assert f"GET {REQUESTS} answered HTTP 200 (no content type: '<html>maintenance</html>')" in (
+        output
+    )
+    assert sheet.read_bytes() == before
+
+
+def test_a_long_retry_after_is_waited_and_logged(batch, hostile) -> None:
+    """A 429 asking for 5 s: waited out, and logged, so a slow run is seen to be waiting."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha()])
+    hostile.on("POST", LOOKUP, status=429, headers={"Retry-After": "5"}, times=1)
+    code, output = through(batch, hostile, "validate", str(path), "--log-format", "json")
+    assert code == 0, output
+    assert f"POST {LOOKUP}: Infobip asks to wait 5 s before trying again" in output

@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,16 +34,27 @@ from batch.errors import BatchError
 
 logger = logging.getLogger(__name__)
 
-STATES = ("VALIDATED", "SUBMITTING", "SUBMITTED", "DEFERRED", "FAILED", "UNCERTAIN")
+
+class State(StrEnum):
+    """Where a request row stands; the values are the text stored in the journal."""
+
+    VALIDATED = "VALIDATED"  # checked, not sent (or to be sent again)
+    SUBMITTING = "SUBMITTING"  # on disk before its POST leaves: it may exist at Infobip
+    SUBMITTED = "SUBMITTED"  # Infobip's requestId is known
+    DEFERRED = "DEFERRED"  # not accepted this time: send it again later
+    FAILED = "FAILED"  # refused by Infobip, or could not be sent
+    UNCERTAIN = "UNCERTAIN"  # a POST got no usable answer: resolve it before resending
+
+
 # The states a row may be in before each change: a row that may already exist at Infobip
 # (SUBMITTING, UNCERTAIN, SUBMITTED) is never sent again without being resolved first.
-_OPEN = frozenset({"VALIDATED", "DEFERRED", "FAILED"})
+_OPEN = frozenset({State.VALIDATED, State.DEFERRED, State.FAILED})
 _ALLOWED_FROM = {
-    "SUBMITTING": _OPEN,
-    "SUBMITTED": frozenset({"SUBMITTING", "UNCERTAIN", "SUBMITTED"}),
-    "DEFERRED": frozenset(STATES) - {"SUBMITTED"},
-    "FAILED": frozenset(STATES) - {"SUBMITTED"},
-    "UNCERTAIN": frozenset({"SUBMITTING", "UNCERTAIN"}),
+    State.SUBMITTING: _OPEN,
+    State.SUBMITTED: frozenset({State.SUBMITTING, State.UNCERTAIN, State.SUBMITTED}),
+    State.DEFERRED: frozenset(State) - {State.SUBMITTED},
+    State.FAILED: frozenset(State) - {State.SUBMITTED},
+    State.UNCERTAIN: frozenset({State.SUBMITTING, State.UNCERTAIN}),
 }
 _ACCOUNT = re.compile(r"[0-9a-f]{1,64}")
 # Under SQLite's oldest default limit of 999 host parameters per statement.
@@ -120,13 +132,13 @@ _COLUMNS = (
     " days_until_rejection, asked_at"
 )
 _AFTER_CONTENT = _COLUMNS.removeprefix("key, content, ")
-_UPSERT_VALIDATED = """
+_UPSERT_VALIDATED = f"""
     INSERT INTO requests (key, content, state, type, country, source, created_at, updated_at)
-    VALUES (?, ?, 'VALIDATED', ?, ?, ?, ?, ?)
+    VALUES (?, ?, '{State.VALIDATED}', ?, ?, ?, ?, ?)
     ON CONFLICT (key) DO UPDATE SET
         content = excluded.content, type = excluded.type, country = excluded.country,
         source = excluded.source, updated_at = excluded.updated_at
-    WHERE requests.state IN ('VALIDATED', 'DEFERRED', 'FAILED')
+    WHERE requests.state IN ({", ".join(f"'{state}'" for state in sorted(_OPEN))})
 """
 
 
@@ -149,7 +161,7 @@ class Entry:
 
     key: str
     content: str
-    state: str
+    state: State
     type: str | None
     country: str | None
     body: dict[str, Any] | None
@@ -264,7 +276,7 @@ class Journal:
             JournalError: the key is unknown, or its row may already exist at Infobip.
         """
         text = json.dumps(body, ensure_ascii=False, sort_keys=True)
-        self._change(key, "SUBMITTING", body=text, sent_at=_now(), code=None, message=None)
+        self._change(key, State.SUBMITTING, body=text, sent_at=_now(), code=None, message=None)
 
     def submitted(self, key: str, request_id: str, status: str | None = "PENDING") -> None:
         """Record Infobip's requestId (and its status) for a sent row.
@@ -274,7 +286,12 @@ class Journal:
                 requestId (which would mean it was submitted twice).
         """
         self._change(
-            key, "SUBMITTED", request_id=request_id, request_status=status, code=None, message=None
+            key,
+            State.SUBMITTED,
+            request_id=request_id,
+            request_status=status,
+            code=None,
+            message=None,
         )
 
     def deferred(self, key: str, code: str | None, message: str) -> None:
@@ -283,7 +300,7 @@ class Journal:
         Raises:
             JournalError: the key is unknown or already SUBMITTED.
         """
-        self._change(key, "DEFERRED", code=code, message=message)
+        self._change(key, State.DEFERRED, code=code, message=message)
 
     def failed(self, key: str, code: str | None, message: str) -> None:
         """Record that Infobip refused the row, or it could not be sent.
@@ -291,7 +308,7 @@ class Journal:
         Raises:
             JournalError: the key is unknown or already SUBMITTED.
         """
-        self._change(key, "FAILED", code=code, message=message)
+        self._change(key, State.FAILED, code=code, message=message)
 
     def uncertain(self, key: str, reason: str) -> None:
         """Record that a POST got no usable answer: the request may exist at Infobip.
@@ -299,17 +316,18 @@ class Journal:
         Raises:
             JournalError: the key is unknown, or was not being sent.
         """
-        self._change(key, "UNCERTAIN", code=None, message=reason)
+        self._change(key, State.UNCERTAIN, code=None, message=reason)
 
     def unresolved(self) -> list[Entry]:
         """Rows that may exist at Infobip without our knowing their requestId (SUBMITTING or
         UNCERTAIN), oldest `sent_at` first: to be matched in Infobip's list before resending."""
         query = (
-            f"SELECT {_COLUMNS} FROM requests WHERE state IN ('SUBMITTING', 'UNCERTAIN')"
+            f"SELECT {_COLUMNS} FROM requests WHERE state IN (?, ?)"
             " ORDER BY sent_at IS NULL, sent_at, key"
         )
         with self._errors():
-            return [_entry(row) for row in self._db.execute(query)]
+            rows = self._db.execute(query, (State.SUBMITTING, State.UNCERTAIN))
+            return [_entry(row) for row in rows]
 
     def tracked(self) -> list[Entry]:
         """Submitted rows whose request is not final yet, oldest first."""
@@ -411,7 +429,7 @@ class Journal:
         now, text = _now(), json.dumps(body, ensure_ascii=False, sort_keys=True)
         with self._transaction() as db:
             row = db.execute(
-                "SELECT content FROM requests WHERE key = ? AND state = 'SUBMITTED'", (key,)
+                "SELECT content FROM requests WHERE key = ? AND state = ?", (key, State.SUBMITTED)
             ).fetchone()
             if row is None:
                 return
@@ -465,7 +483,7 @@ class Journal:
             row = db.execute(
                 "SELECT state, request_id, request_status FROM requests WHERE key = ?", (key,)
             ).fetchone()
-            if row is None or row[0] != "SUBMITTED" or row[1] != request_id:
+            if row is None or row[0] != State.SUBMITTED or row[1] != request_id:
                 msg = f"request {key!r} is not SUBMITTED as {request_id!r}; it cannot be reopened"
                 raise JournalError(msg)
             db.execute(
@@ -474,11 +492,11 @@ class Journal:
                 (request_id, key, row[2], now),
             )
             db.execute(
-                "UPDATE requests SET state = 'VALIDATED', request_id = NULL,"
+                "UPDATE requests SET state = ?, request_id = NULL,"
                 " request_status = NULL, status_at = NULL, checked_at = NULL, feedback = NULL,"
                 " note = NULL, numbers = NULL, days_until_rejection = NULL, asked_at = NULL,"
                 " code = NULL, message = NULL, updated_at = ? WHERE key = ?",
-                (now, key),
+                (State.VALIDATED, now, key),
             )
 
     def replaced(self, key: str, request_id: str, status: str | None) -> None:
@@ -548,7 +566,7 @@ class Journal:
                 (sha256, document_id, name, _now()),
             )
 
-    def _change(self, key: str, state: str, **columns: str | None) -> None:
+    def _change(self, key: str, state: State, **columns: str | None) -> None:
         """Move `key` to `state` and set `columns`, in one committed transaction."""
         with self._transaction() as db:
             row = db.execute(
@@ -557,7 +575,7 @@ class Journal:
             if row is None:
                 msg = f"journal {self.path}: no request {key!r}; record it with validated() first"
                 raise JournalError(msg)
-            _check_change(key, row[0], row[1], state, columns.get("request_id"))
+            _check_change(key, State(row[0]), row[1], state, columns.get("request_id"))
             values = {**columns, "state": state, "updated_at": _now()}
             assignments = ", ".join(f"{name} = ?" for name in values)
             db.execute(f"UPDATE requests SET {assignments} WHERE key = ?", (*values.values(), key))
@@ -585,10 +603,10 @@ class Journal:
 
 
 def _check_change(
-    key: str, current: str, request_id: str | None, state: str, new_id: str | None
+    key: str, current: State, request_id: str | None, state: State, new_id: str | None
 ) -> None:
     """Refuse a change that could lose a submitted request or hide a double submit."""
-    if current == "SUBMITTED" and state == "SUBMITTED" and request_id != new_id:
+    if current is State.SUBMITTED and state is State.SUBMITTED and request_id != new_id:
         msg = (
             f"request {key!r} is already SUBMITTED as requestId {request_id!r}; a second"
             f" requestId {new_id!r} means it was submitted twice: check both in Infobip"
@@ -676,7 +694,7 @@ def _entry(row: tuple[Any, ...]) -> Entry:
     return Entry(
         key=key,
         content=content,
-        state=state,
+        state=State(state),
         type=kind,
         country=country,
         body=None if body is None else json.loads(body),

@@ -19,7 +19,7 @@ import pytest
 
 from batch import journal as journal_module
 from batch.errors import BatchError
-from batch.journal import STATES, Journal, JournalError, Locked, state_lock
+from batch.journal import Journal, JournalError, Locked, State, state_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "0123456789abcdef"
@@ -71,13 +71,18 @@ def python(code: str) -> subprocess.Popen[str]:
 
 
 def test_states_survive_close_and_reopen(state_dir: Path) -> None:
-    """Every state and its details read back the same after the journal is reopened."""
+    """Every state and its details read back the same after the journal is reopened, as
+    a State whose text on disk is its name."""
     with Journal.open(state_dir, ACCOUNT) as journal:
-        for state in STATES:
+        for state in State:
             put(journal, state.lower(), state)
     with Journal.open(state_dir, ACCOUNT) as journal:
-        found = journal.entries(state.lower() for state in STATES)
-    assert {key: entry.state for key, entry in found.items()} == {s.lower(): s for s in STATES}
+        found = journal.entries(state.lower() for state in State)
+    assert {key: entry.state for key, entry in found.items()} == {s.lower(): s for s in State}
+    assert all(isinstance(entry.state, State) for entry in found.values())
+    with contextlib.closing(sqlite3.connect(state_dir / f"journal-{ACCOUNT}.sqlite3")) as db:
+        stored = dict(db.execute("SELECT key, typeof(state) || ':' || state FROM requests"))
+    assert stored == {s.lower(): f"text:{s.value}" for s in State}, "on disk: the same text"
     submitted = found["submitted"]
     assert (submitted.request_id, submitted.request_status) == ("id-submitted", "PENDING")
     assert submitted.body == BODY

@@ -16,6 +16,7 @@ crash, such a row is looked up in Infobip's list rather than sent again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -57,6 +58,7 @@ _ALLOWED_FROM = {
     State.UNCERTAIN: frozenset({State.SUBMITTING, State.UNCERTAIN}),
 }
 _ACCOUNT = re.compile(r"[0-9a-f]{1,64}")
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 # Under SQLite's oldest default limit of 999 host parameters per statement.
 _CHUNK = 900
 
@@ -144,6 +146,30 @@ _UPSERT_VALIDATED = f"""
 
 class JournalError(BatchError):
     """The journal cannot be opened or read, or a state change would break its promises."""
+
+
+class DiskFull(JournalError):
+    """A journal, lock or marker file could not be written for lack of disk space or quota.
+
+    Everything committed before stays; the change that failed was not made.
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+def out_of_space(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, is a lack of disk space or quota:
+    a `DiskFull`, an OSError ENOSPC or EDQUOT, or SQLite's "database or disk is full"."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DiskFull) or (isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS):
+            return True
+        if getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Locked(BatchError):
@@ -595,11 +621,12 @@ class Journal:
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
-        """Report SQLite failures (disk full, I/O errors) as JournalError naming the file."""
+        """Report SQLite failures (disk full, damage, I/O errors) as JournalError naming
+        the file."""
         try:
             yield
         except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, exc) from exc
 
 
 def _check_change(
@@ -633,7 +660,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         _prepare(connection, path)
     except sqlite3.Error as exc:
         connection.close()
-        raise _open_error(path, exc) from None
+        raise _sqlite_error(path, exc, opening=True) from None
     except BaseException:
         connection.close()
         raise
@@ -677,14 +704,37 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     connection.execute("COMMIT")
 
 
-def _open_error(path: Path, exc: sqlite3.Error) -> JournalError:
+def _sqlite_error(path: Path, exc: sqlite3.Error, *, opening: bool = False) -> JournalError:
+    """A SQLite failure as a JournalError that names the file and says what to do."""
     code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        return _disk_full(path, "write journal", str(exc))
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
         return JournalError(
             f"journal {path} is damaged or not a resource-batch journal ({exc}): move it"
             " aside (keep it: it may list requests already submitted) and run again"
         )
-    return JournalError(f"journal {path}: cannot open it: {exc}")
+    return JournalError(f"journal {path}: {'cannot open it: ' if opening else ''}{exc}")
+
+
+def _disk_full(path: Path, action: str, detail: str) -> DiskFull:
+    """DiskFull for failing to `action` (say "write journal") `path`: what a user reads."""
+    message = (
+        f"out of space: cannot {action} {path} ({detail}): the disk holding {path.parent}"
+        " is full; free some space there, then run again"
+    )
+    if action == "write journal":
+        message += " (the journal keeps every change made before this one)"
+    return DiskFull(message, path=path)
+
+
+def _os_error(path: Path, exc: OSError, *, action: str) -> JournalError:
+    """An OSError met trying to `action` `path`, as a JournalError (DiskFull when the
+    disk or the quota is full)."""
+    detail = exc.strerror or str(exc)
+    if exc.errno in _FULL_ERRNOS:
+        return _disk_full(path, action, detail)
+    return JournalError(f"cannot {action} {path}: {detail}")
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
@@ -745,14 +795,17 @@ def state_lock(state_dir: Path) -> Iterator[None]:
             _make_private_dir(state_dir, what="state")
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise JournalError(f"cannot create lock file {path}: {exc.strerror}") from None
+        raise _os_error(path, exc, action="create lock file") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Locked(state_dir, _holder(fd)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            raise _os_error(path, exc, action="write lock file") from None
         yield
         os.ftruncate(fd, 0)  # still held here: no other run can be writing its pid yet
     finally:
@@ -781,4 +834,4 @@ def _make_private_dir(folder: Path, *, what: str) -> None:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise JournalError(f"cannot create {what} folder {folder}: {exc.strerror}") from None
+        raise _os_error(folder, exc, action=f"create {what} folder") from None

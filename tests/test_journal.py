@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sqlite3
@@ -19,7 +20,15 @@ import pytest
 
 from batch import journal as journal_module
 from batch.errors import BatchError
-from batch.journal import Journal, JournalError, Locked, State, state_lock
+from batch.journal import (
+    DiskFull,
+    Journal,
+    JournalError,
+    Locked,
+    State,
+    out_of_space,
+    state_lock,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "0123456789abcdef"
@@ -692,3 +701,100 @@ def test_a_version_3_journal_is_upgraded_keeping_its_rows(state_dir: Path) -> No
         ]
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION
+
+
+# -- out of space -------------------------------------------------------------------------
+
+
+def fill(journal: Journal) -> None:
+    """Make the journal's disk "full": SQLite may not grow the file past its size now
+    (the limit holds for this connection only, so a later open is not full)."""
+    journal._db.execute("PRAGMA max_page_count = 1")  # never below the current size
+
+
+def test_a_full_journal_says_out_of_space_and_keeps_what_it_had(state_dir: Path) -> None:
+    """SQLite's "database or disk is full" is a DiskFull (a JournalError) that says out of
+    space and names the file and its folder; the failed change is not made, what was
+    committed before stays, and a row that could not become SUBMITTING stays VALIDATED
+    (so its POST never leaves)."""
+    big = {"note": "x" * 50_000}
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.validated([row("k")])
+        fill(journal)
+        with pytest.raises(DiskFull) as caught:
+            journal.validated([row(f"new-{n}", "c" * 10_000) for n in range(20)])
+        with pytest.raises(DiskFull):
+            journal.submitting("k", big)
+        path = journal.path
+    message = str(caught.value)
+    assert message.startswith(f"out of space: cannot write journal {path} (database or disk")
+    assert f"the disk holding {state_dir} is full; free some space there" in message
+    assert isinstance(caught.value, JournalError) and caught.value.path == path
+    assert out_of_space(caught.value)
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        entry = journal.get("k")
+        assert entry is not None and entry.state is State.VALIDATED and entry.body is None
+        assert journal.get("new-0") is None
+        journal.submitting("k", big)  # room again: the journal works as before
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT], ids=["ENOSPC", "EDQUOT"])
+def test_a_full_disk_when_taking_the_lock_says_out_of_space(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """Writing the pid to the lock file on a full disk (or over quota) is a DiskFull naming
+    the lock file and its folder, not an OSError; the lock is not left held."""
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(journal_module.os, "pwrite", full)
+    with pytest.raises(DiskFull) as caught, state_lock(state_dir):
+        pytest.fail("the lock was taken")
+    lock = state_dir / "lock"
+    expected = f"out of space: cannot write lock file {lock} ({os.strerror(code)}): the disk"
+    assert str(caught.value).startswith(expected)
+    assert f"the disk holding {state_dir} is full" in str(caught.value)
+    assert out_of_space(caught.value) and caught.value.path == lock
+    monkeypatch.undo()
+    with state_lock(state_dir):
+        assert lock.read_text() == f"{os.getpid()}\n"
+
+
+def test_other_lock_file_failures_are_not_out_of_space(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error writing the lock file is a JournalError naming it, not a DiskFull."""
+
+    def broken(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(journal_module.os, "pwrite", broken)
+    with pytest.raises(JournalError) as caught, state_lock(state_dir):
+        pytest.fail("the lock was taken")
+    assert str(caught.value) == f"cannot write lock file {state_dir / 'lock'}: Input/output error"
+    assert not isinstance(caught.value, DiskFull) and not out_of_space(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(OSError(errno.ENOSPC, "No space left on device"), True, id="ENOSPC"),
+        pytest.param(OSError(errno.EDQUOT, "Disk quota exceeded"), True, id="EDQUOT"),
+        pytest.param(OSError(errno.EACCES, "Permission denied"), False, id="EACCES"),
+        pytest.param(JournalError("journal x: disk I/O error"), False, id="journal-error"),
+        pytest.param(ValueError("no"), False, id="other"),
+    ],
+)
+def test_out_of_space_tells_a_full_disk_from_anything_else(
+    error: BaseException, expected: bool
+) -> None:
+    """out_of_space() is true for a full disk or quota, also as the cause of another error."""
+    assert out_of_space(error) is expected
+    try:
+        try:
+            raise error
+        except BaseException as exc:
+            raise RuntimeError("wrapped") from exc
+    except RuntimeError as wrapped:
+        assert out_of_space(wrapped) is expected

@@ -11,6 +11,19 @@ crash, such a row is looked up in Infobip's list rather than sent again.
         └── DEFERRED / FAILED <── UNCERTAIN (no answer: resolve before resending)
 
 `state_lock` keeps two cron runs from working on one state directory at once.
+
+A journal that is lost must not pass for a new one, or every row is submitted again.
+So when the journal is made, a marker `journal-<account>.made` is written next to it
+(atomically; a journal made before markers gets one when next opened). `Journal.open`
+then refuses, with a JournalError saying to restore it or pass --fresh-journal:
+a journal file of 0 bytes (marker or not), a missing journal whose marker is there,
+a bare SQLite file (no tables) whose marker is there, and a damaged file (SQLite's
+quick_check runs on every open). `fresh=True` renames such a file with a timestamp
+suffix (keeping it), logs a warning and starts a new journal; a good journal is never
+set aside. The marker cannot tell a stale backup from the latest journal.
+
+Lack of space anywhere here (journal, lock file, marker) is a `DiskFull` whose message
+starts "out of space"; `out_of_space(exc)` recognises it, or its OSError or SQLite cause.
 """
 
 from __future__ import annotations
@@ -219,8 +232,9 @@ class Journal:
         self._db = connection
 
     @classmethod
-    def open(cls, state_dir: Path, account: str) -> Journal:
-        """Open the account's journal in `state_dir`, creating both if missing.
+    def open(cls, state_dir: Path, account: str, *, fresh: bool = False) -> Journal:
+        """Open the account's journal in `state_dir`, creating both if missing (and no
+        marker says the account had one).
 
         The folder is created owner-only (0o700) and the file kept owner-only (0o600):
         request bodies name customers.
@@ -228,11 +242,16 @@ class Journal:
         Args:
             state_dir: the folder holding per-account state.
             account: the account fingerprint (`Settings.account`), never the API key.
+            fresh: when the journal is empty, damaged or missing though expected, set it
+                aside (renamed with a timestamp, never deleted) and start a new one,
+                logging a warning, instead of raising. A good journal is opened as usual.
 
         Raises:
             ValueError: `account` is not a hex fingerprint.
-            JournalError: the file is not a journal, is from a newer resource-batch,
-                or cannot be opened.
+            DiskFull: there is no space to create or upgrade it.
+            JournalError: the file is empty, missing though expected, damaged or not a
+                journal (unless `fresh`), is from a newer resource-batch, or cannot be
+                opened.
         """
         if not _ACCOUNT.fullmatch(account):
             msg = "account must be a hex fingerprint such as Settings.account"
@@ -240,12 +259,19 @@ class Journal:
         path = state_dir / f"journal-{account}.sqlite3"
         with _private_umask():
             _make_private_dir(state_dir, what="journal")
-            connection = _connect(path)
-        try:
-            os.chmod(path, 0o600)
-        except OSError as exc:
-            connection.close()
-            raise JournalError(f"journal {path}: cannot make it private: {exc.strerror}") from None
+            try:
+                connection = _connect(path, expected=_marker(path).exists())
+            except _Unusable as exc:
+                if not fresh:
+                    raise
+                _set_aside(path, exc.found)
+                connection = _connect(path, expected=False)
+            try:
+                _make_private(path)
+                _mark(path)
+            except BaseException:
+                connection.close()
+                raise
         return cls(path, connection)
 
     def __enter__(self) -> Journal:
@@ -645,19 +671,23 @@ def _check_change(
         raise JournalError(msg)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open the database at `path`, set it up for durability and bring its schema up to date.
+def _connect(path: Path, *, expected: bool) -> sqlite3.Connection:
+    """Open the database at `path`, set it up for durability and bring its schema up to
+    date; a new one only when none is `expected` (the account's marker is there).
 
     Raises:
-        JournalError: the file is not a journal, is newer than this program, or cannot
-            be opened.
+        _Unusable: the file is empty, damaged or not a journal, or missing though expected.
+        JournalError: the file is newer than this program, or cannot be opened.
     """
+    found = _lost(path, expected=expected)
+    if found is not None:
+        raise _Unusable(path, found, _RESTORE_HELP)
     try:
         connection = sqlite3.connect(path, timeout=5.0, isolation_level=None)
     except sqlite3.Error as exc:
         raise JournalError(f"journal {path}: cannot open it: {exc}") from None
     try:
-        _prepare(connection, path)
+        _prepare(connection, path, expected=expected)
     except sqlite3.Error as exc:
         connection.close()
         raise _sqlite_error(path, exc, opening=True) from None
@@ -667,7 +697,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _prepare(connection: sqlite3.Connection, path: Path) -> None:
+def _prepare(connection: sqlite3.Connection, path: Path, *, expected: bool) -> None:
     connection.execute("PRAGMA busy_timeout = 5000")
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
@@ -676,6 +706,11 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
             f" this one knows up to {SCHEMA_VERSION}): upgrade resource-batch"
         )
         raise JournalError(msg)
+    if version == 0 and expected:  # a bare SQLite file: a copy made without its -wal?
+        found = "holds no journal (no tables: copied without its -wal file?)"
+        raise _Unusable(path, found, _RESTORE_HELP)
+    if version > 0:
+        _check_intact(connection, path)
     mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         logger.warning("journal %s: WAL is not available here, using %s mode", path, mode)
@@ -704,17 +739,119 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     connection.execute("COMMIT")
 
 
+def _check_intact(connection: sqlite3.Connection, path: Path) -> None:
+    """Raise _Unusable when SQLite finds the journal damaged: better now than halfway
+    through a run, or never (a damaged index could hide a submitted row)."""
+    problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise _Unusable(path, f"is damaged ({'; '.join(problems)})", _DAMAGED_HELP)
+
+
 def _sqlite_error(path: Path, exc: sqlite3.Error, *, opening: bool = False) -> JournalError:
     """A SQLite failure as a JournalError that names the file and says what to do."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code == sqlite3.SQLITE_FULL:
         return _disk_full(path, "write journal", str(exc))
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-        return JournalError(
-            f"journal {path} is damaged or not a resource-batch journal ({exc}): move it"
-            " aside (keep it: it may list requests already submitted) and run again"
-        )
+        found = f"is damaged or not a resource-batch journal ({exc})"
+        return _Unusable(path, found, _DAMAGED_HELP)
     return JournalError(f"journal {path}: {'cannot open it: ' if opening else ''}{exc}")
+
+
+# -- a journal lost or damaged ----------------------------------------------------------
+
+_RESTORE_HELP = (
+    "it is the record of the requests already submitted, and without it every row would"
+    " be submitted again. Restore it from a backup (with its -wal file, if any) and run"
+    " again; or, if it is lost for good, run with --fresh-journal to set it aside and"
+    " start a new journal (check in Infobip what was already submitted)"
+)
+_DAMAGED_HELP = (
+    "move it aside (keep it: it may list requests already submitted) and run again;"
+    " or run with --fresh-journal, which sets it aside and starts a new journal"
+)
+
+
+class _Unusable(JournalError):
+    """The journal is empty, damaged, or missing though the account had one."""
+
+    def __init__(self, path: Path, found: str, help_text: str) -> None:
+        self.found = found
+        super().__init__(f"journal {path} {found}: {help_text}")
+
+
+def _marker(path: Path) -> Path:
+    """The file saying that the account of journal `path` has a journal."""
+    return path.with_suffix(".made")
+
+
+def _lost(path: Path, *, expected: bool) -> str | None:
+    """What is wrong with journal `path` before SQLite opens it: empty (0 bytes: SQLite
+    would take it for a new database) or missing though `expected`; None when neither."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return (
+            f"is missing, but {_marker(path).name} says this account has one" if expected else None
+        )
+    except OSError as exc:
+        raise JournalError(f"journal {path}: cannot open it: {exc.strerror}") from None
+    return "is empty (0 bytes)" if size == 0 else None
+
+
+def _set_aside(path: Path, found: str) -> None:
+    """Rename the journal (and its -wal and -shm files) with a timestamp, keeping it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside = path.with_name(f"{path.name}.{stamp}")
+    moved = []
+    for suffix in ("", "-wal", "-shm"):
+        source, target = (p.with_name(p.name + suffix) for p in (path, aside))
+        try:
+            source.rename(target)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise _os_error(source, exc, action="set aside journal") from None
+        moved.append(str(target))
+    what = f"set aside as {', '.join(moved)}" if moved else "nothing to set aside"
+    logger.warning("journal %s %s; %s, starting a new journal (--fresh-journal)", path, found, what)
+
+
+def _make_private(path: Path) -> None:
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise JournalError(f"journal {path}: cannot make it private: {exc.strerror}") from None
+
+
+def _mark(path: Path) -> None:
+    """Record, once, that the account has journal `path`; written whole or not at all."""
+    marker = _marker(path)
+    if marker.exists():
+        return
+    text = (
+        f"resource-batch made {path.name} here. While this file exists, a run stops if"
+        " that journal is missing or empty rather than submit every row again.\n"
+    )
+    temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, marker)
+        _sync_folder(marker.parent)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise _os_error(marker, exc, action="write journal marker") from None
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _disk_full(path: Path, action: str, detail: str) -> DiskFull:

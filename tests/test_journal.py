@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import signal
 import sqlite3
 import stat
@@ -316,10 +317,176 @@ def test_a_damaged_file_asks_to_move_it_aside(state_dir: Path, content: bytes) -
     state_dir.mkdir()
     path = state_dir / f"journal-{ACCOUNT}.sqlite3"
     path.write_bytes(content)
-    with pytest.raises(JournalError, match="move it aside") as caught:
+    with pytest.raises(JournalError, match="move it aside.*--fresh-journal") as caught:
         Journal.open(state_dir, ACCOUNT)
     assert str(path) in str(caught.value)
     assert path.read_bytes() == content
+
+
+# -- a journal lost, emptied or damaged ----------------------------------------------------
+
+
+def journal_path(state_dir: Path) -> Path:
+    return state_dir / f"journal-{ACCOUNT}.sqlite3"
+
+
+def with_rows(state_dir: Path, count: int = 1) -> Path:
+    """A journal holding `count` submitted rows, closed (its WAL checkpointed away)."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        for n in range(count):
+            put(journal, f"k{n}", "SUBMITTED")
+    return journal_path(state_dir)
+
+
+def emptied(state_dir: Path) -> str:
+    with_rows(state_dir).write_bytes(b"")
+    return "is empty (0 bytes)"
+
+
+def emptied_and_unmarked(state_dir: Path) -> str:
+    found = emptied(state_dir)
+    (state_dir / f"journal-{ACCOUNT}.made").unlink()
+    return found
+
+
+def deleted(state_dir: Path) -> str:
+    with_rows(state_dir).unlink()
+    return f"is missing, but journal-{ACCOUNT}.made says this account has one"
+
+
+def copied_without_wal(state_dir: Path) -> str:
+    """What a backup that copied the main file of a journal open in WAL mode holds."""
+    path = with_rows(state_dir)
+    path.unlink()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA journal_mode = WAL")
+    return "holds no journal (no tables: copied without its -wal file?)"
+
+
+LOST = [
+    pytest.param(emptied, id="empty"),
+    pytest.param(emptied_and_unmarked, id="empty-without-marker"),
+    pytest.param(deleted, id="missing"),
+    pytest.param(copied_without_wal, id="no-tables"),
+]
+
+
+@pytest.mark.parametrize("lose", LOST)
+def test_a_lost_journal_stops_rather_than_start_afresh(state_dir: Path, lose: Any) -> None:
+    """An empty journal file, or a missing or table-less one where the account's marker
+    says there was a journal, is not taken for a new journal (every row would be
+    submitted again): JournalError saying what was found, to restore it or pass
+    --fresh-journal; the file is left exactly as it was."""
+    found = lose(state_dir)
+    path = journal_path(state_dir)
+    before = path.read_bytes() if path.exists() else None
+    with pytest.raises(JournalError) as caught:
+        Journal.open(state_dir, ACCOUNT)
+    message = str(caught.value)
+    assert message.startswith(f"journal {path} {found}: it is the record of the requests")
+    assert "Restore it from a backup" in message
+    assert "run with --fresh-journal to set it aside and start a new journal" in message
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def damaged_page(state_dir: Path) -> str:
+    """A journal whose header is fine but one of its pages is garbage (a bad sector)."""
+    path = with_rows(state_dir, 300)
+    data = bytearray(path.read_bytes())
+    data[4096 * 3 : 4096 * 4] = b"\xa5" * 4096
+    path.write_bytes(bytes(data))
+    return "is damaged ("
+
+
+def truncated(state_dir: Path) -> str:
+    """A journal cut short (a full disk during a copy): SQLite's header, half the pages."""
+    path = with_rows(state_dir, 300)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return "is damaged or not a resource-batch journal (database disk image is malformed)"
+
+
+@pytest.mark.parametrize(
+    "damage", [pytest.param(damaged_page, id="garbage-page"), pytest.param(truncated, id="cut")]
+)
+def test_a_damaged_journal_is_found_on_open(state_dir: Path, damage: Any) -> None:
+    """A journal with SQLite's header but garbage or missing pages is refused when
+    opened, before any row is read from it: JournalError saying so, not a traceback."""
+    found = damage(state_dir)
+    with pytest.raises(JournalError) as caught:
+        Journal.open(state_dir, ACCOUNT)
+    assert str(caught.value).startswith(f"journal {journal_path(state_dir)} {found}")
+    assert "move it aside" in str(caught.value) and "--fresh-journal" in str(caught.value)
+
+
+@pytest.mark.parametrize("lose", [*LOST, pytest.param(damaged_page, id="damaged")])
+def test_fresh_sets_the_lost_journal_aside_and_starts_anew(
+    state_dir: Path, lose: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With fresh=True the empty, damaged or missing journal is renamed with a timestamp
+    (kept byte for byte, never deleted), a warning says so, and a new empty journal is
+    used (and expected from then on)."""
+    lose(state_dir)
+    path = journal_path(state_dir)
+    before = path.read_bytes() if path.exists() else None
+    with caplog.at_level("WARNING", logger="batch.journal"):
+        with Journal.open(state_dir, ACCOUNT, fresh=True) as journal:
+            assert journal.get("k0") is None
+            journal.validated([row("new")])
+    aside = [p for p in state_dir.iterdir() if re.fullmatch(r".*\.\d{8}T\d{6}\.\d{6}Z", p.name)]
+    [warning] = [r for r in caplog.records if r.name == "batch.journal"]
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage().startswith(f"journal {path} ")
+    assert warning.getMessage().endswith("starting a new journal (--fresh-journal)")
+    if before is None:
+        assert aside == [] and "nothing to set aside" in warning.getMessage()
+    else:
+        assert [p.name[: len(path.name)] for p in aside] == [path.name]
+        assert aside[0].read_bytes() == before
+        assert f"set aside as {aside[0]}, starting" in warning.getMessage()
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        assert journal.get("new") is not None
+    path.unlink()
+    with pytest.raises(JournalError, match="is missing"):
+        Journal.open(state_dir, ACCOUNT)
+
+
+def test_fresh_opens_a_good_journal_as_it_is(state_dir: Path) -> None:
+    """fresh=True never sets a good journal aside: its rows are all there."""
+    with_rows(state_dir, 2)
+    with Journal.open(state_dir, ACCOUNT, fresh=True) as journal:
+        assert set(journal.entries(["k0", "k1"])) == {"k0", "k1"}
+    assert sorted(p.name for p in state_dir.iterdir()) == [
+        f"journal-{ACCOUNT}.made",
+        f"journal-{ACCOUNT}.sqlite3",
+    ]
+
+
+def test_a_journal_older_than_markers_gets_one(state_dir: Path) -> None:
+    """A journal made before markers existed is marked when next opened: from then on,
+    losing it stops the run. The marker is a small text file saying what it is for."""
+    path = with_rows(state_dir)
+    marker = state_dir / f"journal-{ACCOUNT}.made"
+    assert marker.read_text().startswith(f"resource-batch made {path.name} here.")
+    marker.unlink()
+    Journal.open(state_dir, ACCOUNT).close()
+    assert marker.exists() and stat.S_IMODE(marker.stat().st_mode) == 0o600
+    path.unlink()
+    with pytest.raises(JournalError, match="is missing"):
+        Journal.open(state_dir, ACCOUNT)
+
+
+def test_a_full_disk_for_the_marker_says_out_of_space(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No room for the marker of a new journal: DiskFull naming it."""
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal_module.os, "fsync", full)
+    with pytest.raises(DiskFull, match="out of space: cannot write journal marker .*made"):
+        Journal.open(state_dir, ACCOUNT)
+    assert [p.name for p in state_dir.glob("*.tmp")] == []
 
 
 def test_a_newer_journal_asks_to_upgrade(state_dir: Path) -> None:

@@ -520,8 +520,8 @@ def test_a_full_journal_stops_the_run_saying_out_of_space(batch, monkeypatch) ->
     path = batch.csv([toll_free(str(n)) for n in range(1, 41)])
     prepare = batch_journal._prepare
 
-    def full_after_opening(connection, journal_path) -> None:
-        prepare(connection, journal_path)
+    def full_after_opening(connection, journal_path, **options) -> None:
+        prepare(connection, journal_path, **options)
         connection.execute("PRAGMA max_page_count = 1")  # no room beyond what it has
 
     monkeypatch.setattr(batch_journal, "_prepare", full_after_opening)
@@ -537,3 +537,25 @@ def test_a_full_journal_stops_the_run_saying_out_of_space(batch, monkeypatch) ->
     again = batch.run(str(path), "--state-dir", str(state_dir))
     assert again.exit_code == 0, again.output
     assert len(batch.api.stored()) == 40 == batch.api.calls()[SUBMIT]
+
+
+def test_an_emptied_journal_stops_the_rerun_instead_of_submitting_again(batch) -> None:
+    """A journal found empty (0 bytes: a bad restore, a full disk) after a run is not
+    taken for a new one: the rerun exits 2 saying what was found and what to do, and
+    nothing is submitted a second time."""
+    state_dir = batch.folder / "state"
+    batch.document(DOC)
+    path = batch.csv([toll_free(str(n)) for n in range(1, 31)])
+    assert batch.run(str(path), "--state-dir", str(state_dir)).exit_code == 0
+    assert len(batch.api.stored()) == 30
+    [journal_path] = state_dir.glob("journal-*.sqlite3")
+    journal_path.write_bytes(b"")
+    again = batch.run(str(path), "--state-dir", str(state_dir))
+    assert again.exit_code == 2, again.output
+    assert (
+        f"Error: journal {journal_path} is empty (0 bytes): it is the record of the requests"
+        " already submitted, and without it every row would be submitted again. Restore it"
+    ) in again.stderr
+    assert "run with --fresh-journal to set it aside and start a new journal" in again.stderr
+    assert len(batch.api.stored()) == 30 == batch.api.calls()[SUBMIT]
+    assert journal_path.read_bytes() == b""

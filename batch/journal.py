@@ -38,7 +38,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -72,6 +72,8 @@ _ALLOWED_FROM = {
 }
 _ACCOUNT = re.compile(r"[0-9a-f]{1,64}")
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# How far ahead of this clock a status's time may be and still be believed (see observe).
+CLOCK_SKEW = timedelta(minutes=5)
 # Under SQLite's oldest default limit of 999 host parameters per statement.
 _CHUNK = 900
 
@@ -418,9 +420,12 @@ class Journal:
         numbers: list[dict[str, Any]] | None = None,
     ) -> bool:
         """Record what Infobip says of a request, as it was at `at`. An observation older
-        than the one held is ignored (webhooks come late and out of order). Returns whether
+        than the one held is ignored (webhooks come late and out of order), unless the one
+        held claims a time beyond this clock's now plus `CLOCK_SKEW` (a clock ahead, a
+        bad receivedAt): such a status would otherwise never be replaced. Returns whether
         it was recorded; False too for a requestId the journal does not know."""
         now = _now()
+        unbelievable = _stamp(datetime.now(UTC) + CLOCK_SKEW)
         with self._transaction() as db:
             asking = status in _ASKING
             cursor = db.execute(
@@ -431,7 +436,7 @@ class Journal:
                 " THEN COALESCE(asked_at, ?) ELSE ? END,"
                 " request_status = ?, status_at = ?, checked_at = ?,"
                 " feedback = ?, note = ?, numbers = ?, updated_at = ?"
-                " WHERE request_id = ? AND (status_at IS NULL OR status_at <= ?)",
+                " WHERE request_id = ? AND (status_at IS NULL OR status_at <= ? OR status_at > ?)",
                 (
                     status,
                     asking,
@@ -447,6 +452,7 @@ class Journal:
                     now,
                     request_id,
                     _stamp(at),
+                    unbelievable,
                 ),
             )
             return cursor.rowcount > 0

@@ -620,6 +620,22 @@ def test_an_older_status_never_overwrites_a_newer_one(state_dir: Path) -> None:
         assert not journal.event("id-1", "RESOURCE_REQUEST_REMINDER", {"daysUntilRejection": 27})
 
 
+def test_a_status_held_as_of_a_time_ahead_of_this_clock_is_replaced(state_dir: Path) -> None:
+    """A status held as of a time beyond now plus CLOCK_SKEW (recorded before webhooks
+    were clamped, or with the clock since set back) no longer blocks what is read now;
+    one ahead by less than the skew still outranks an older observation."""
+    now = datetime.now(UTC)
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        put(journal, "k", "SUBMITTED")
+        assert journal.observe("id-k", "UPDATE_REQUESTED", at=now + timedelta(days=1))
+        assert journal.observe("id-k", "IN_REVIEW", at=now)
+        assert journal.observe("id-k", "UPDATE_REQUESTED", at=now + timedelta(minutes=1))
+        assert not journal.observe("id-k", "PENDING", at=now)
+        entry = journal.get("k")
+    assert entry is not None and entry.request_status == "UPDATE_REQUESTED"
+    assert journal_module.CLOCK_SKEW == timedelta(minutes=5)
+
+
 def test_a_new_status_starts_a_new_reminder_countdown(state_dir: Path) -> None:
     """A request asked to change again after moving on counts its days afresh: the last
     cycle's "3 days left" does not stay, nor block the new cycle's reminders."""

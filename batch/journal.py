@@ -11,11 +11,25 @@ crash, such a row is looked up in Infobip's list rather than sent again.
         └── DEFERRED / FAILED <── UNCERTAIN (no answer: resolve before resending)
 
 `state_lock` keeps two cron runs from working on one state directory at once.
+
+A journal that is lost must not pass for a new one, or every row is submitted again.
+So when the journal is made, a marker `journal-<account>.made` is written next to it
+(atomically; a journal made before markers gets one when next opened). `Journal.open`
+then refuses, with a JournalError saying to restore it or pass --fresh-journal:
+a journal file of 0 bytes (marker or not), a missing journal whose marker is there,
+a bare SQLite file (no tables) whose marker is there, and a damaged file (SQLite's
+quick_check runs on every open). `fresh=True` renames such a file with a timestamp
+suffix (keeping it), logs a warning and starts a new journal; a good journal is never
+set aside. The marker cannot tell a stale backup from the latest journal.
+
+Lack of space anywhere here (journal, lock file, marker) is a `DiskFull` whose message
+starts "out of space"; `out_of_space(exc)` recognises it, or its OSError or SQLite cause.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -24,7 +38,8 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,18 +48,32 @@ from batch.errors import BatchError
 
 logger = logging.getLogger(__name__)
 
-STATES = ("VALIDATED", "SUBMITTING", "SUBMITTED", "DEFERRED", "FAILED", "UNCERTAIN")
+
+class State(StrEnum):
+    """Where a request row stands; the values are the text stored in the journal."""
+
+    VALIDATED = "VALIDATED"  # checked, not sent (or to be sent again)
+    SUBMITTING = "SUBMITTING"  # on disk before its POST leaves: it may exist at Infobip
+    SUBMITTED = "SUBMITTED"  # Infobip's requestId is known
+    DEFERRED = "DEFERRED"  # not accepted this time: send it again later
+    FAILED = "FAILED"  # refused by Infobip, or could not be sent
+    UNCERTAIN = "UNCERTAIN"  # a POST got no usable answer: resolve it before resending
+
+
 # The states a row may be in before each change: a row that may already exist at Infobip
 # (SUBMITTING, UNCERTAIN, SUBMITTED) is never sent again without being resolved first.
-_OPEN = frozenset({"VALIDATED", "DEFERRED", "FAILED"})
+_OPEN = frozenset({State.VALIDATED, State.DEFERRED, State.FAILED})
 _ALLOWED_FROM = {
-    "SUBMITTING": _OPEN,
-    "SUBMITTED": frozenset({"SUBMITTING", "UNCERTAIN", "SUBMITTED"}),
-    "DEFERRED": frozenset(STATES) - {"SUBMITTED"},
-    "FAILED": frozenset(STATES) - {"SUBMITTED"},
-    "UNCERTAIN": frozenset({"SUBMITTING", "UNCERTAIN"}),
+    State.SUBMITTING: _OPEN,
+    State.SUBMITTED: frozenset({State.SUBMITTING, State.UNCERTAIN, State.SUBMITTED}),
+    State.DEFERRED: frozenset(State) - {State.SUBMITTED},
+    State.FAILED: frozenset(State) - {State.SUBMITTED},
+    State.UNCERTAIN: frozenset({State.SUBMITTING, State.UNCERTAIN}),
 }
 _ACCOUNT = re.compile(r"[0-9a-f]{1,64}")
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# How far ahead of this clock a status's time may be and still be believed (see observe).
+CLOCK_SKEW = timedelta(minutes=5)
 # Under SQLite's oldest default limit of 999 host parameters per statement.
 _CHUNK = 900
 
@@ -120,18 +149,42 @@ _COLUMNS = (
     " days_until_rejection, asked_at"
 )
 _AFTER_CONTENT = _COLUMNS.removeprefix("key, content, ")
-_UPSERT_VALIDATED = """
+_UPSERT_VALIDATED = f"""
     INSERT INTO requests (key, content, state, type, country, source, created_at, updated_at)
-    VALUES (?, ?, 'VALIDATED', ?, ?, ?, ?, ?)
+    VALUES (?, ?, '{State.VALIDATED}', ?, ?, ?, ?, ?)
     ON CONFLICT (key) DO UPDATE SET
         content = excluded.content, type = excluded.type, country = excluded.country,
         source = excluded.source, updated_at = excluded.updated_at
-    WHERE requests.state IN ('VALIDATED', 'DEFERRED', 'FAILED')
+    WHERE requests.state IN ({", ".join(f"'{state}'" for state in sorted(_OPEN))})
 """
 
 
 class JournalError(BatchError):
     """The journal cannot be opened or read, or a state change would break its promises."""
+
+
+class DiskFull(JournalError):
+    """A journal, lock or marker file could not be written for lack of disk space or quota.
+
+    Everything committed before stays; the change that failed was not made.
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+def out_of_space(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, is a lack of disk space or quota:
+    a `DiskFull`, an OSError ENOSPC or EDQUOT, or SQLite's "database or disk is full"."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DiskFull) or (isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS):
+            return True
+        if getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Locked(BatchError):
@@ -149,7 +202,7 @@ class Entry:
 
     key: str
     content: str
-    state: str
+    state: State
     type: str | None
     country: str | None
     body: dict[str, Any] | None
@@ -181,8 +234,9 @@ class Journal:
         self._db = connection
 
     @classmethod
-    def open(cls, state_dir: Path, account: str) -> Journal:
-        """Open the account's journal in `state_dir`, creating both if missing.
+    def open(cls, state_dir: Path, account: str, *, fresh: bool = False) -> Journal:
+        """Open the account's journal in `state_dir`, creating both if missing (and no
+        marker says the account had one).
 
         The folder is created owner-only (0o700) and the file kept owner-only (0o600):
         request bodies name customers.
@@ -190,11 +244,16 @@ class Journal:
         Args:
             state_dir: the folder holding per-account state.
             account: the account fingerprint (`Settings.account`), never the API key.
+            fresh: when the journal is empty, damaged or missing though expected, set it
+                aside (renamed with a timestamp, never deleted) and start a new one,
+                logging a warning, instead of raising. A good journal is opened as usual.
 
         Raises:
             ValueError: `account` is not a hex fingerprint.
-            JournalError: the file is not a journal, is from a newer resource-batch,
-                or cannot be opened.
+            DiskFull: there is no space to create or upgrade it.
+            JournalError: the file is empty, missing though expected, damaged or not a
+                journal (unless `fresh`), is from a newer resource-batch, or cannot be
+                opened.
         """
         if not _ACCOUNT.fullmatch(account):
             msg = "account must be a hex fingerprint such as Settings.account"
@@ -202,12 +261,19 @@ class Journal:
         path = state_dir / f"journal-{account}.sqlite3"
         with _private_umask():
             _make_private_dir(state_dir, what="journal")
-            connection = _connect(path)
-        try:
-            os.chmod(path, 0o600)
-        except OSError as exc:
-            connection.close()
-            raise JournalError(f"journal {path}: cannot make it private: {exc.strerror}") from None
+            try:
+                connection = _connect(path, expected=_marker(path).exists())
+            except _Unusable as exc:
+                if not fresh:
+                    raise
+                _set_aside(path, exc.found)
+                connection = _connect(path, expected=False)
+            try:
+                _make_private(path)
+                _mark(path)
+            except BaseException:
+                connection.close()
+                raise
         return cls(path, connection)
 
     def __enter__(self) -> Journal:
@@ -264,7 +330,7 @@ class Journal:
             JournalError: the key is unknown, or its row may already exist at Infobip.
         """
         text = json.dumps(body, ensure_ascii=False, sort_keys=True)
-        self._change(key, "SUBMITTING", body=text, sent_at=_now(), code=None, message=None)
+        self._change(key, State.SUBMITTING, body=text, sent_at=_now(), code=None, message=None)
 
     def submitted(self, key: str, request_id: str, status: str | None = "PENDING") -> None:
         """Record Infobip's requestId (and its status) for a sent row.
@@ -274,7 +340,12 @@ class Journal:
                 requestId (which would mean it was submitted twice).
         """
         self._change(
-            key, "SUBMITTED", request_id=request_id, request_status=status, code=None, message=None
+            key,
+            State.SUBMITTED,
+            request_id=request_id,
+            request_status=status,
+            code=None,
+            message=None,
         )
 
     def deferred(self, key: str, code: str | None, message: str) -> None:
@@ -283,7 +354,7 @@ class Journal:
         Raises:
             JournalError: the key is unknown or already SUBMITTED.
         """
-        self._change(key, "DEFERRED", code=code, message=message)
+        self._change(key, State.DEFERRED, code=code, message=message)
 
     def failed(self, key: str, code: str | None, message: str) -> None:
         """Record that Infobip refused the row, or it could not be sent.
@@ -291,7 +362,7 @@ class Journal:
         Raises:
             JournalError: the key is unknown or already SUBMITTED.
         """
-        self._change(key, "FAILED", code=code, message=message)
+        self._change(key, State.FAILED, code=code, message=message)
 
     def uncertain(self, key: str, reason: str) -> None:
         """Record that a POST got no usable answer: the request may exist at Infobip.
@@ -299,17 +370,18 @@ class Journal:
         Raises:
             JournalError: the key is unknown, or was not being sent.
         """
-        self._change(key, "UNCERTAIN", code=None, message=reason)
+        self._change(key, State.UNCERTAIN, code=None, message=reason)
 
     def unresolved(self) -> list[Entry]:
         """Rows that may exist at Infobip without our knowing their requestId (SUBMITTING or
         UNCERTAIN), oldest `sent_at` first: to be matched in Infobip's list before resending."""
         query = (
-            f"SELECT {_COLUMNS} FROM requests WHERE state IN ('SUBMITTING', 'UNCERTAIN')"
+            f"SELECT {_COLUMNS} FROM requests WHERE state IN (?, ?)"
             " ORDER BY sent_at IS NULL, sent_at, key"
         )
         with self._errors():
-            return [_entry(row) for row in self._db.execute(query)]
+            rows = self._db.execute(query, (State.SUBMITTING, State.UNCERTAIN))
+            return [_entry(row) for row in rows]
 
     def tracked(self) -> list[Entry]:
         """Submitted rows whose request is not final yet, oldest first."""
@@ -348,9 +420,12 @@ class Journal:
         numbers: list[dict[str, Any]] | None = None,
     ) -> bool:
         """Record what Infobip says of a request, as it was at `at`. An observation older
-        than the one held is ignored (webhooks come late and out of order). Returns whether
+        than the one held is ignored (webhooks come late and out of order), unless the one
+        held claims a time beyond this clock's now plus `CLOCK_SKEW` (a clock ahead, a
+        bad receivedAt): such a status would otherwise never be replaced. Returns whether
         it was recorded; False too for a requestId the journal does not know."""
         now = _now()
+        unbelievable = _stamp(datetime.now(UTC) + CLOCK_SKEW)
         with self._transaction() as db:
             asking = status in _ASKING
             cursor = db.execute(
@@ -361,7 +436,7 @@ class Journal:
                 " THEN COALESCE(asked_at, ?) ELSE ? END,"
                 " request_status = ?, status_at = ?, checked_at = ?,"
                 " feedback = ?, note = ?, numbers = ?, updated_at = ?"
-                " WHERE request_id = ? AND (status_at IS NULL OR status_at <= ?)",
+                " WHERE request_id = ? AND (status_at IS NULL OR status_at <= ? OR status_at > ?)",
                 (
                     status,
                     asking,
@@ -377,6 +452,7 @@ class Journal:
                     now,
                     request_id,
                     _stamp(at),
+                    unbelievable,
                 ),
             )
             return cursor.rowcount > 0
@@ -411,7 +487,7 @@ class Journal:
         now, text = _now(), json.dumps(body, ensure_ascii=False, sort_keys=True)
         with self._transaction() as db:
             row = db.execute(
-                "SELECT content FROM requests WHERE key = ? AND state = 'SUBMITTED'", (key,)
+                "SELECT content FROM requests WHERE key = ? AND state = ?", (key, State.SUBMITTED)
             ).fetchone()
             if row is None:
                 return
@@ -465,7 +541,7 @@ class Journal:
             row = db.execute(
                 "SELECT state, request_id, request_status FROM requests WHERE key = ?", (key,)
             ).fetchone()
-            if row is None or row[0] != "SUBMITTED" or row[1] != request_id:
+            if row is None or row[0] != State.SUBMITTED or row[1] != request_id:
                 msg = f"request {key!r} is not SUBMITTED as {request_id!r}; it cannot be reopened"
                 raise JournalError(msg)
             db.execute(
@@ -474,11 +550,11 @@ class Journal:
                 (request_id, key, row[2], now),
             )
             db.execute(
-                "UPDATE requests SET state = 'VALIDATED', request_id = NULL,"
+                "UPDATE requests SET state = ?, request_id = NULL,"
                 " request_status = NULL, status_at = NULL, checked_at = NULL, feedback = NULL,"
                 " note = NULL, numbers = NULL, days_until_rejection = NULL, asked_at = NULL,"
                 " code = NULL, message = NULL, updated_at = ? WHERE key = ?",
-                (now, key),
+                (State.VALIDATED, now, key),
             )
 
     def replaced(self, key: str, request_id: str, status: str | None) -> None:
@@ -548,7 +624,7 @@ class Journal:
                 (sha256, document_id, name, _now()),
             )
 
-    def _change(self, key: str, state: str, **columns: str | None) -> None:
+    def _change(self, key: str, state: State, **columns: str | None) -> None:
         """Move `key` to `state` and set `columns`, in one committed transaction."""
         with self._transaction() as db:
             row = db.execute(
@@ -557,7 +633,7 @@ class Journal:
             if row is None:
                 msg = f"journal {self.path}: no request {key!r}; record it with validated() first"
                 raise JournalError(msg)
-            _check_change(key, row[0], row[1], state, columns.get("request_id"))
+            _check_change(key, State(row[0]), row[1], state, columns.get("request_id"))
             values = {**columns, "state": state, "updated_at": _now()}
             assignments = ", ".join(f"{name} = ?" for name in values)
             db.execute(f"UPDATE requests SET {assignments} WHERE key = ?", (*values.values(), key))
@@ -577,18 +653,19 @@ class Journal:
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
-        """Report SQLite failures (disk full, I/O errors) as JournalError naming the file."""
+        """Report SQLite failures (disk full, damage, I/O errors) as JournalError naming
+        the file."""
         try:
             yield
         except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: {exc}") from exc
+            raise _sqlite_error(self.path, exc) from exc
 
 
 def _check_change(
-    key: str, current: str, request_id: str | None, state: str, new_id: str | None
+    key: str, current: State, request_id: str | None, state: State, new_id: str | None
 ) -> None:
     """Refuse a change that could lose a submitted request or hide a double submit."""
-    if current == "SUBMITTED" and state == "SUBMITTED" and request_id != new_id:
+    if current is State.SUBMITTED and state is State.SUBMITTED and request_id != new_id:
         msg = (
             f"request {key!r} is already SUBMITTED as requestId {request_id!r}; a second"
             f" requestId {new_id!r} means it was submitted twice: check both in Infobip"
@@ -600,29 +677,33 @@ def _check_change(
         raise JournalError(msg)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open the database at `path`, set it up for durability and bring its schema up to date.
+def _connect(path: Path, *, expected: bool) -> sqlite3.Connection:
+    """Open the database at `path`, set it up for durability and bring its schema up to
+    date; a new one only when none is `expected` (the account's marker is there).
 
     Raises:
-        JournalError: the file is not a journal, is newer than this program, or cannot
-            be opened.
+        _Unusable: the file is empty, damaged or not a journal, or missing though expected.
+        JournalError: the file is newer than this program, or cannot be opened.
     """
+    found = _lost(path, expected=expected)
+    if found is not None:
+        raise _Unusable(path, found, _RESTORE_HELP)
     try:
         connection = sqlite3.connect(path, timeout=5.0, isolation_level=None)
     except sqlite3.Error as exc:
         raise JournalError(f"journal {path}: cannot open it: {exc}") from None
     try:
-        _prepare(connection, path)
+        _prepare(connection, path, expected=expected)
     except sqlite3.Error as exc:
         connection.close()
-        raise _open_error(path, exc) from None
+        raise _sqlite_error(path, exc, opening=True) from None
     except BaseException:
         connection.close()
         raise
     return connection
 
 
-def _prepare(connection: sqlite3.Connection, path: Path) -> None:
+def _prepare(connection: sqlite3.Connection, path: Path, *, expected: bool) -> None:
     connection.execute("PRAGMA busy_timeout = 5000")
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
@@ -631,6 +712,11 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
             f" this one knows up to {SCHEMA_VERSION}): upgrade resource-batch"
         )
         raise JournalError(msg)
+    if version == 0 and expected:  # a bare SQLite file: a copy made without its -wal?
+        found = "holds no journal (no tables: copied without its -wal file?)"
+        raise _Unusable(path, found, _RESTORE_HELP)
+    if version > 0:
+        _check_intact(connection, path)
     mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         logger.warning("journal %s: WAL is not available here, using %s mode", path, mode)
@@ -659,14 +745,139 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     connection.execute("COMMIT")
 
 
-def _open_error(path: Path, exc: sqlite3.Error) -> JournalError:
+def _check_intact(connection: sqlite3.Connection, path: Path) -> None:
+    """Raise _Unusable when SQLite finds the journal damaged: better now than halfway
+    through a run, or never (a damaged index could hide a submitted row)."""
+    problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise _Unusable(path, f"is damaged ({'; '.join(problems)})", _DAMAGED_HELP)
+
+
+def _sqlite_error(path: Path, exc: sqlite3.Error, *, opening: bool = False) -> JournalError:
+    """A SQLite failure as a JournalError that names the file and says what to do."""
     code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        return _disk_full(path, "write journal", str(exc))
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-        return JournalError(
-            f"journal {path} is damaged or not a resource-batch journal ({exc}): move it"
-            " aside (keep it: it may list requests already submitted) and run again"
+        found = f"is damaged or not a resource-batch journal ({exc})"
+        return _Unusable(path, found, _DAMAGED_HELP)
+    return JournalError(f"journal {path}: {'cannot open it: ' if opening else ''}{exc}")
+
+
+# -- a journal lost or damaged ----------------------------------------------------------
+
+_RESTORE_HELP = (
+    "it is the record of the requests already submitted, and without it every row would"
+    " be submitted again. Restore it from a backup (with its -wal file, if any) and run"
+    " again; or, if it is lost for good, run with --fresh-journal to set it aside and"
+    " start a new journal (check in Infobip what was already submitted)"
+)
+_DAMAGED_HELP = (
+    "move it aside (keep it: it may list requests already submitted) and run again;"
+    " or run with --fresh-journal, which sets it aside and starts a new journal"
+)
+
+
+class _Unusable(JournalError):
+    """The journal is empty, damaged, or missing though the account had one."""
+
+    def __init__(self, path: Path, found: str, help_text: str) -> None:
+        self.found = found
+        super().__init__(f"journal {path} {found}: {help_text}")
+
+
+def _marker(path: Path) -> Path:
+    """The file saying that the account of journal `path` has a journal."""
+    return path.with_suffix(".made")
+
+
+def _lost(path: Path, *, expected: bool) -> str | None:
+    """What is wrong with journal `path` before SQLite opens it: empty (0 bytes: SQLite
+    would take it for a new database) or missing though `expected`; None when neither."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return (
+            f"is missing, but {_marker(path).name} says this account has one" if expected else None
         )
-    return JournalError(f"journal {path}: cannot open it: {exc}")
+    except OSError as exc:
+        raise JournalError(f"journal {path}: cannot open it: {exc.strerror}") from None
+    return "is empty (0 bytes)" if size == 0 else None
+
+
+def _set_aside(path: Path, found: str) -> None:
+    """Rename the journal (and its -wal and -shm files) with a timestamp, keeping it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside = path.with_name(f"{path.name}.{stamp}")
+    moved = []
+    for suffix in ("", "-wal", "-shm"):
+        source, target = (p.with_name(p.name + suffix) for p in (path, aside))
+        try:
+            source.rename(target)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise _os_error(source, exc, action="set aside journal") from None
+        moved.append(str(target))
+    what = f"set aside as {', '.join(moved)}" if moved else "nothing to set aside"
+    logger.warning("journal %s %s; %s, starting a new journal (--fresh-journal)", path, found, what)
+
+
+def _make_private(path: Path) -> None:
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise JournalError(f"journal {path}: cannot make it private: {exc.strerror}") from None
+
+
+def _mark(path: Path) -> None:
+    """Record, once, that the account has journal `path`; written whole or not at all."""
+    marker = _marker(path)
+    if marker.exists():
+        return
+    text = (
+        f"resource-batch made {path.name} here. While this file exists, a run stops if"
+        " that journal is missing or empty rather than submit every row again.\n"
+    )
+    temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, marker)
+        _sync_folder(marker.parent)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise _os_error(marker, exc, action="write journal marker") from None
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _disk_full(path: Path, action: str, detail: str) -> DiskFull:
+    """DiskFull for failing to `action` (say "write journal") `path`: what a user reads."""
+    message = (
+        f"out of space: cannot {action} {path} ({detail}): the disk holding {path.parent}"
+        " is full; free some space there, then run again"
+    )
+    if action == "write journal":
+        message += " (the journal keeps every change made before this one)"
+    return DiskFull(message, path=path)
+
+
+def _os_error(path: Path, exc: OSError, *, action: str) -> JournalError:
+    """An OSError met trying to `action` `path`, as a JournalError (DiskFull when the
+    disk or the quota is full)."""
+    detail = exc.strerror or str(exc)
+    if exc.errno in _FULL_ERRNOS:
+        return _disk_full(path, action, detail)
+    return JournalError(f"cannot {action} {path}: {detail}")
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
@@ -676,7 +887,7 @@ def _entry(row: tuple[Any, ...]) -> Entry:
     return Entry(
         key=key,
         content=content,
-        state=state,
+        state=State(state),
         type=kind,
         country=country,
         body=None if body is None else json.loads(body),
@@ -727,14 +938,17 @@ def state_lock(state_dir: Path) -> Iterator[None]:
             _make_private_dir(state_dir, what="state")
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise JournalError(f"cannot create lock file {path}: {exc.strerror}") from None
+        raise _os_error(path, exc, action="create lock file") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Locked(state_dir, _holder(fd)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            raise _os_error(path, exc, action="write lock file") from None
         yield
         os.ftruncate(fd, 0)  # still held here: no other run can be writing its pid yet
     finally:
@@ -763,4 +977,4 @@ def _make_private_dir(folder: Path, *, what: str) -> None:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise JournalError(f"cannot create {what} folder {folder}: {exc.strerror}") from None
+        raise _os_error(folder, exc, action=f"create {what} folder") from None

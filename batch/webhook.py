@@ -8,15 +8,17 @@ A batch is answered 200 only once each of its events is committed, so an event i
 acknowledged and then lost. Infobip delivers at least once and in any order: every event is
 kept in the journal's `events` table (a redelivery is a DUPLICATE), a status older than the
 one held is ignored (its `receivedAt` says when it was true), and a reminder never changes
-the status. The journal is used from one thread of its own: a SQLite connection stays in the
-thread that opened it, and the event loop never waits on the disk.
+the status. A `receivedAt` later than this clock (beyond `CLOCK_SKEW`) is taken as now,
+with a warning: kept as it came, it would outrank every status `resource-batch status`
+reads (as of now) until that time came. The journal is used from one thread of its own:
+a SQLite connection stays in the thread that opened it, and the event loop never waits on
+the disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import concurrent.futures
 import contextlib
 import hmac
@@ -37,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from batch import serving
-from batch.journal import Entry, Journal, JournalError
+from batch.journal import CLOCK_SKEW, Entry, Journal, JournalError
 
 logger = logging.getLogger(__name__)
 
@@ -248,11 +250,28 @@ def _apply(journal: Journal, entry: Entry, event: Event, *, new: bool) -> bool:
     return journal.observe(
         event.request_id,
         event.status,
-        at=event.at or datetime.now(UTC),
+        at=_believable(event, datetime.now(UTC)),
         feedback=event.feedback,
         note=event.note,
         numbers=event.numbers,
     )
+
+
+def _believable(event: Event, now: datetime) -> datetime:
+    """When the event's status was true: its receivedAt, but never later than `now` (plus
+    the clock skew allowed), and `now` when it has none."""
+    if event.at is None:
+        return now
+    if event.at - now > CLOCK_SKEW:
+        logger.warning(
+            "webhook %s: receivedAt %s is later than this clock (%s): recorded as of now,"
+            " so that a later status can replace it",
+            event.request_id,
+            event.at.isoformat(),
+            now.isoformat(timespec="seconds"),
+        )
+        return now
+    return event.at
 
 
 # -- the app ------------------------------------------------------------------------------
@@ -305,7 +324,7 @@ def _authorized(request: Request, config: ReceiverConfig) -> bool:
         return False
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8 once decoded
         return False
     username, colon, password = decoded.partition(":")
     # Both compared, in constant time, so that the answer's timing tells nothing.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import signal
 import sqlite3
 import stat
@@ -19,7 +21,15 @@ import pytest
 
 from batch import journal as journal_module
 from batch.errors import BatchError
-from batch.journal import STATES, Journal, JournalError, Locked, state_lock
+from batch.journal import (
+    DiskFull,
+    Journal,
+    JournalError,
+    Locked,
+    State,
+    out_of_space,
+    state_lock,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "0123456789abcdef"
@@ -71,13 +81,18 @@ def python(code: str) -> subprocess.Popen[str]:
 
 
 def test_states_survive_close_and_reopen(state_dir: Path) -> None:
-    """Every state and its details read back the same after the journal is reopened."""
+    """Every state and its details read back the same after the journal is reopened, as
+    a State whose text on disk is its name."""
     with Journal.open(state_dir, ACCOUNT) as journal:
-        for state in STATES:
+        for state in State:
             put(journal, state.lower(), state)
     with Journal.open(state_dir, ACCOUNT) as journal:
-        found = journal.entries(state.lower() for state in STATES)
-    assert {key: entry.state for key, entry in found.items()} == {s.lower(): s for s in STATES}
+        found = journal.entries(state.lower() for state in State)
+    assert {key: entry.state for key, entry in found.items()} == {s.lower(): s for s in State}
+    assert all(isinstance(entry.state, State) for entry in found.values())
+    with contextlib.closing(sqlite3.connect(state_dir / f"journal-{ACCOUNT}.sqlite3")) as db:
+        stored = dict(db.execute("SELECT key, typeof(state) || ':' || state FROM requests"))
+    assert stored == {s.lower(): f"text:{s.value}" for s in State}, "on disk: the same text"
     submitted = found["submitted"]
     assert (submitted.request_id, submitted.request_status) == ("id-submitted", "PENDING")
     assert submitted.body == BODY
@@ -302,10 +317,176 @@ def test_a_damaged_file_asks_to_move_it_aside(state_dir: Path, content: bytes) -
     state_dir.mkdir()
     path = state_dir / f"journal-{ACCOUNT}.sqlite3"
     path.write_bytes(content)
-    with pytest.raises(JournalError, match="move it aside") as caught:
+    with pytest.raises(JournalError, match="move it aside.*--fresh-journal") as caught:
         Journal.open(state_dir, ACCOUNT)
     assert str(path) in str(caught.value)
     assert path.read_bytes() == content
+
+
+# -- a journal lost, emptied or damaged ----------------------------------------------------
+
+
+def journal_path(state_dir: Path) -> Path:
+    return state_dir / f"journal-{ACCOUNT}.sqlite3"
+
+
+def with_rows(state_dir: Path, count: int = 1) -> Path:
+    """A journal holding `count` submitted rows, closed (its WAL checkpointed away)."""
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        for n in range(count):
+            put(journal, f"k{n}", "SUBMITTED")
+    return journal_path(state_dir)
+
+
+def emptied(state_dir: Path) -> str:
+    with_rows(state_dir).write_bytes(b"")
+    return "is empty (0 bytes)"
+
+
+def emptied_and_unmarked(state_dir: Path) -> str:
+    found = emptied(state_dir)
+    (state_dir / f"journal-{ACCOUNT}.made").unlink()
+    return found
+
+
+def deleted(state_dir: Path) -> str:
+    with_rows(state_dir).unlink()
+    return f"is missing, but journal-{ACCOUNT}.made says this account has one"
+
+
+def copied_without_wal(state_dir: Path) -> str:
+    """What a backup that copied the main file of a journal open in WAL mode holds."""
+    path = with_rows(state_dir)
+    path.unlink()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA journal_mode = WAL")
+    return "holds no journal (no tables: copied without its -wal file?)"
+
+
+LOST = [
+    pytest.param(emptied, id="empty"),
+    pytest.param(emptied_and_unmarked, id="empty-without-marker"),
+    pytest.param(deleted, id="missing"),
+    pytest.param(copied_without_wal, id="no-tables"),
+]
+
+
+@pytest.mark.parametrize("lose", LOST)
+def test_a_lost_journal_stops_rather_than_start_afresh(state_dir: Path, lose: Any) -> None:
+    """An empty journal file, or a missing or table-less one where the account's marker
+    says there was a journal, is not taken for a new journal (every row would be
+    submitted again): JournalError saying what was found, to restore it or pass
+    --fresh-journal; the file is left exactly as it was."""
+    found = lose(state_dir)
+    path = journal_path(state_dir)
+    before = path.read_bytes() if path.exists() else None
+    with pytest.raises(JournalError) as caught:
+        Journal.open(state_dir, ACCOUNT)
+    message = str(caught.value)
+    assert message.startswith(f"journal {path} {found}: it is the record of the requests")
+    assert "Restore it from a backup" in message
+    assert "run with --fresh-journal to set it aside and start a new journal" in message
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def damaged_page(state_dir: Path) -> str:
+    """A journal whose header is fine but one of its pages is garbage (a bad sector)."""
+    path = with_rows(state_dir, 300)
+    data = bytearray(path.read_bytes())
+    data[4096 * 3 : 4096 * 4] = b"\xa5" * 4096
+    path.write_bytes(bytes(data))
+    return "is damaged ("
+
+
+def truncated(state_dir: Path) -> str:
+    """A journal cut short (a full disk during a copy): SQLite's header, half the pages."""
+    path = with_rows(state_dir, 300)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return "is damaged or not a resource-batch journal (database disk image is malformed)"
+
+
+@pytest.mark.parametrize(
+    "damage", [pytest.param(damaged_page, id="garbage-page"), pytest.param(truncated, id="cut")]
+)
+def test_a_damaged_journal_is_found_on_open(state_dir: Path, damage: Any) -> None:
+    """A journal with SQLite's header but garbage or missing pages is refused when
+    opened, before any row is read from it: JournalError saying so, not a traceback."""
+    found = damage(state_dir)
+    with pytest.raises(JournalError) as caught:
+        Journal.open(state_dir, ACCOUNT)
+    assert str(caught.value).startswith(f"journal {journal_path(state_dir)} {found}")
+    assert "move it aside" in str(caught.value) and "--fresh-journal" in str(caught.value)
+
+
+@pytest.mark.parametrize("lose", [*LOST, pytest.param(damaged_page, id="damaged")])
+def test_fresh_sets_the_lost_journal_aside_and_starts_anew(
+    state_dir: Path, lose: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With fresh=True the empty, damaged or missing journal is renamed with a timestamp
+    (kept byte for byte, never deleted), a warning says so, and a new empty journal is
+    used (and expected from then on)."""
+    lose(state_dir)
+    path = journal_path(state_dir)
+    before = path.read_bytes() if path.exists() else None
+    with caplog.at_level("WARNING", logger="batch.journal"):
+        with Journal.open(state_dir, ACCOUNT, fresh=True) as journal:
+            assert journal.get("k0") is None
+            journal.validated([row("new")])
+    aside = [p for p in state_dir.iterdir() if re.fullmatch(r".*\.\d{8}T\d{6}\.\d{6}Z", p.name)]
+    [warning] = [r for r in caplog.records if r.name == "batch.journal"]
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage().startswith(f"journal {path} ")
+    assert warning.getMessage().endswith("starting a new journal (--fresh-journal)")
+    if before is None:
+        assert aside == [] and "nothing to set aside" in warning.getMessage()
+    else:
+        assert [p.name[: len(path.name)] for p in aside] == [path.name]
+        assert aside[0].read_bytes() == before
+        assert f"set aside as {aside[0]}, starting" in warning.getMessage()
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        assert journal.get("new") is not None
+    path.unlink()
+    with pytest.raises(JournalError, match="is missing"):
+        Journal.open(state_dir, ACCOUNT)
+
+
+def test_fresh_opens_a_good_journal_as_it_is(state_dir: Path) -> None:
+    """fresh=True never sets a good journal aside: its rows are all there."""
+    with_rows(state_dir, 2)
+    with Journal.open(state_dir, ACCOUNT, fresh=True) as journal:
+        assert set(journal.entries(["k0", "k1"])) == {"k0", "k1"}
+    assert sorted(p.name for p in state_dir.iterdir()) == [
+        f"journal-{ACCOUNT}.made",
+        f"journal-{ACCOUNT}.sqlite3",
+    ]
+
+
+def test_a_journal_older_than_markers_gets_one(state_dir: Path) -> None:
+    """A journal made before markers existed is marked when next opened: from then on,
+    losing it stops the run. The marker is a small text file saying what it is for."""
+    path = with_rows(state_dir)
+    marker = state_dir / f"journal-{ACCOUNT}.made"
+    assert marker.read_text().startswith(f"resource-batch made {path.name} here.")
+    marker.unlink()
+    Journal.open(state_dir, ACCOUNT).close()
+    assert marker.exists() and stat.S_IMODE(marker.stat().st_mode) == 0o600
+    path.unlink()
+    with pytest.raises(JournalError, match="is missing"):
+        Journal.open(state_dir, ACCOUNT)
+
+
+def test_a_full_disk_for_the_marker_says_out_of_space(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No room for the marker of a new journal: DiskFull naming it."""
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal_module.os, "fsync", full)
+    with pytest.raises(DiskFull, match="out of space: cannot write journal marker .*made"):
+        Journal.open(state_dir, ACCOUNT)
+    assert [p.name for p in state_dir.glob("*.tmp")] == []
 
 
 def test_a_newer_journal_asks_to_upgrade(state_dir: Path) -> None:
@@ -437,6 +618,22 @@ def test_an_older_status_never_overwrites_a_newer_one(state_dir: Path) -> None:
         assert not journal.observe("id-unknown", "COMPLETED", at=later)
         assert journal.event("id-1", "RESOURCE_REQUEST_REMINDER", {"daysUntilRejection": 27})
         assert not journal.event("id-1", "RESOURCE_REQUEST_REMINDER", {"daysUntilRejection": 27})
+
+
+def test_a_status_held_as_of_a_time_ahead_of_this_clock_is_replaced(state_dir: Path) -> None:
+    """A status held as of a time beyond now plus CLOCK_SKEW (recorded before webhooks
+    were clamped, or with the clock since set back) no longer blocks what is read now;
+    one ahead by less than the skew still outranks an older observation."""
+    now = datetime.now(UTC)
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        put(journal, "k", "SUBMITTED")
+        assert journal.observe("id-k", "UPDATE_REQUESTED", at=now + timedelta(days=1))
+        assert journal.observe("id-k", "IN_REVIEW", at=now)
+        assert journal.observe("id-k", "UPDATE_REQUESTED", at=now + timedelta(minutes=1))
+        assert not journal.observe("id-k", "PENDING", at=now)
+        entry = journal.get("k")
+    assert entry is not None and entry.request_status == "UPDATE_REQUESTED"
+    assert journal_module.CLOCK_SKEW == timedelta(minutes=5)
 
 
 def test_a_new_status_starts_a_new_reminder_countdown(state_dir: Path) -> None:
@@ -687,3 +884,100 @@ def test_a_version_3_journal_is_upgraded_keeping_its_rows(state_dir: Path) -> No
         ]
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION
+
+
+# -- out of space -------------------------------------------------------------------------
+
+
+def fill(journal: Journal) -> None:
+    """Make the journal's disk "full": SQLite may not grow the file past its size now
+    (the limit holds for this connection only, so a later open is not full)."""
+    journal._db.execute("PRAGMA max_page_count = 1")  # never below the current size
+
+
+def test_a_full_journal_says_out_of_space_and_keeps_what_it_had(state_dir: Path) -> None:
+    """SQLite's "database or disk is full" is a DiskFull (a JournalError) that says out of
+    space and names the file and its folder; the failed change is not made, what was
+    committed before stays, and a row that could not become SUBMITTING stays VALIDATED
+    (so its POST never leaves)."""
+    big = {"note": "x" * 50_000}
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        journal.validated([row("k")])
+        fill(journal)
+        with pytest.raises(DiskFull) as caught:
+            journal.validated([row(f"new-{n}", "c" * 10_000) for n in range(20)])
+        with pytest.raises(DiskFull):
+            journal.submitting("k", big)
+        path = journal.path
+    message = str(caught.value)
+    assert message.startswith(f"out of space: cannot write journal {path} (database or disk")
+    assert f"the disk holding {state_dir} is full; free some space there" in message
+    assert isinstance(caught.value, JournalError) and caught.value.path == path
+    assert out_of_space(caught.value)
+    with Journal.open(state_dir, ACCOUNT) as journal:
+        entry = journal.get("k")
+        assert entry is not None and entry.state is State.VALIDATED and entry.body is None
+        assert journal.get("new-0") is None
+        journal.submitting("k", big)  # room again: the journal works as before
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT], ids=["ENOSPC", "EDQUOT"])
+def test_a_full_disk_when_taking_the_lock_says_out_of_space(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """Writing the pid to the lock file on a full disk (or over quota) is a DiskFull naming
+    the lock file and its folder, not an OSError; the lock is not left held."""
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(journal_module.os, "pwrite", full)
+    with pytest.raises(DiskFull) as caught, state_lock(state_dir):
+        pytest.fail("the lock was taken")
+    lock = state_dir / "lock"
+    expected = f"out of space: cannot write lock file {lock} ({os.strerror(code)}): the disk"
+    assert str(caught.value).startswith(expected)
+    assert f"the disk holding {state_dir} is full" in str(caught.value)
+    assert out_of_space(caught.value) and caught.value.path == lock
+    monkeypatch.undo()
+    with state_lock(state_dir):
+        assert lock.read_text() == f"{os.getpid()}\n"
+
+
+def test_other_lock_file_failures_are_not_out_of_space(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error writing the lock file is a JournalError naming it, not a DiskFull."""
+
+    def broken(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(journal_module.os, "pwrite", broken)
+    with pytest.raises(JournalError) as caught, state_lock(state_dir):
+        pytest.fail("the lock was taken")
+    assert str(caught.value) == f"cannot write lock file {state_dir / 'lock'}: Input/output error"
+    assert not isinstance(caught.value, DiskFull) and not out_of_space(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(OSError(errno.ENOSPC, "No space left on device"), True, id="ENOSPC"),
+        pytest.param(OSError(errno.EDQUOT, "Disk quota exceeded"), True, id="EDQUOT"),
+        pytest.param(OSError(errno.EACCES, "Permission denied"), False, id="EACCES"),
+        pytest.param(JournalError("journal x: disk I/O error"), False, id="journal-error"),
+        pytest.param(ValueError("no"), False, id="other"),
+    ],
+)
+def test_out_of_space_tells_a_full_disk_from_anything_else(
+    error: BaseException, expected: bool
+) -> None:
+    """out_of_space() is true for a full disk or quota, also as the cause of another error."""
+    assert out_of_space(error) is expected
+    try:
+        try:
+            raise error
+        except BaseException as exc:
+            raise RuntimeError("wrapped") from exc
+    except RuntimeError as wrapped:
+        assert out_of_space(wrapped) is expected

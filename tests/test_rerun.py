@@ -6,6 +6,7 @@ loopback HTTP, with a real SQLite journal."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -486,3 +487,75 @@ def test_inbox_folders_that_cannot_be_made_are_a_clear_error(batch) -> None:
     result = batch.run("--inbox", str(inbox))
     assert result.exit_code == 2 and "processed" in result.output, result.output
     assert (inbox / "results" / "a.results.csv").exists(), "results were written first"
+
+
+# -- the journal in trouble ---------------------------------------------------------------
+
+
+def test_a_full_disk_for_the_lock_file_exits_2_saying_out_of_space(batch, monkeypatch) -> None:
+    """No room to write the pid in the lock file: exit 2 with an out-of-space message
+    naming the state folder, not a traceback; nothing is sent."""
+    state_dir = batch.folder / "state"
+    path = batch.csv([toll_free()])
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(batch_journal.os, "pwrite", full)
+    result = batch.run(str(path), "--state-dir", str(state_dir))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        f"Error: out of space: cannot write lock file {state_dir / 'lock'}"
+        f" (No space left on device): the disk holding {state_dir} is full"
+    )
+    assert batch.api.stored() == []
+
+
+def test_a_full_journal_stops_the_run_saying_out_of_space(batch, monkeypatch) -> None:
+    """A journal that cannot grow (SQLite's "database or disk is full"): the run exits 2
+    with an out-of-space message naming the journal and sends nothing it could not record;
+    with room again, the next run sends each row once."""
+    state_dir = batch.folder / "state"
+    batch.document(DOC)
+    path = batch.csv([toll_free(str(n)) for n in range(1, 41)])
+    prepare = batch_journal._prepare
+
+    def full_after_opening(connection, journal_path, **options) -> None:
+        prepare(connection, journal_path, **options)
+        connection.execute("PRAGMA max_page_count = 1")  # no room beyond what it has
+
+    monkeypatch.setattr(batch_journal, "_prepare", full_after_opening)
+    result = batch.run(str(path), "--state-dir", str(state_dir))
+    assert result.exit_code == 2, result.output
+    [journal_path] = state_dir.glob("journal-*.sqlite3")
+    assert (
+        f"Error: out of space: cannot write journal {journal_path} (database or disk is full):"
+        f" the disk holding {state_dir} is full" in result.stderr
+    )
+    assert batch.api.stored() == []
+    monkeypatch.undo()  # space again: the next run sends each row once
+    again = batch.run(str(path), "--state-dir", str(state_dir))
+    assert again.exit_code == 0, again.output
+    assert len(batch.api.stored()) == 40 == batch.api.calls()[SUBMIT]
+
+
+def test_an_emptied_journal_stops_the_rerun_instead_of_submitting_again(batch) -> None:
+    """A journal found empty (0 bytes: a bad restore, a full disk) after a run is not
+    taken for a new one: the rerun exits 2 saying what was found and what to do, and
+    nothing is submitted a second time."""
+    state_dir = batch.folder / "state"
+    batch.document(DOC)
+    path = batch.csv([toll_free(str(n)) for n in range(1, 31)])
+    assert batch.run(str(path), "--state-dir", str(state_dir)).exit_code == 0
+    assert len(batch.api.stored()) == 30
+    [journal_path] = state_dir.glob("journal-*.sqlite3")
+    journal_path.write_bytes(b"")
+    again = batch.run(str(path), "--state-dir", str(state_dir))
+    assert again.exit_code == 2, again.output
+    assert (
+        f"Error: journal {journal_path} is empty (0 bytes): it is the record of the requests"
+        " already submitted, and without it every row would be submitted again. Restore it"
+    ) in again.stderr
+    assert "run with --fresh-journal to set it aside and start a new journal" in again.stderr
+    assert len(batch.api.stored()) == 30 == batch.api.calls()[SUBMIT]
+    assert journal_path.read_bytes() == b""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -203,18 +204,28 @@ def test_wrong_or_missing_credentials_are_refused(hook, state, auth) -> None:
         pytest.param("Bearer s3cret", id="other-scheme"),
         pytest.param("Basic !!!not-base64", id="not-base64"),
         pytest.param("Basic aW5mb2JpcHMzY3JldA==", id="no-colon"),
+        pytest.param(b"Basic \xff\xfe\xfd", id="non-ascii"),
+        pytest.param(b"Basic aW5mb2JpcDpz\xffM2NyZXQ=", id="non-ascii-inside"),
+        pytest.param(b"B\xe1sic aW5mb2JpcDpzM2NyZXQ=", id="non-ascii-scheme"),
+        pytest.param("Basic aW5mb2JpcDpz6WNyZXQ=", id="not-utf8"),  # infobip:s\xe9cret
     ],
 )
-def test_malformed_authorization_is_refused(hook, state, header) -> None:
-    """An Authorization header that is not Basic user:password is a 401, not a crash."""
-    response = post(
-        hook,
-        {"results": [status("req-1", "COMPLETED")]},
-        auth=None,
-        headers={"Authorization": header},
-    )
+def test_malformed_authorization_is_refused(hook, state, header, caplog) -> None:
+    """An Authorization header that is not Basic user:password (non-ASCII bytes
+    included) is a 401 like wrong credentials: no 500, no traceback in the log."""
+    with caplog.at_level("INFO"):
+        response = post(
+            hook,
+            {"results": [status("req-1", "COMPLETED")]},
+            auth=None,
+            headers={"Authorization": header},
+        )
     assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Basic ")
     assert kept(state) == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert not any(r.exc_info for r in caplog.records)
+    assert "refused: wrong or missing Basic credentials" in caplog.text
 
 
 def test_a_batch_is_recorded_whole(hook, state, caplog) -> None:
@@ -270,6 +281,51 @@ def test_an_older_status_never_overwrites_a_newer_one(hook, state) -> None:
     assert (entry.request_status, entry.note) == ("REJECTED", "No.")
     assert str(entry.status_at) == "2025-03-12 10:00:00+00:00"
     assert len(kept(state)) == 2
+
+
+def test_a_future_receivedat_is_taken_as_now_and_a_poll_corrects_it(
+    make_api, tmp_path: Path, caplog
+) -> None:
+    """A status whose receivedAt is a day ahead of this clock is recorded as of now, with
+    a warning, instead of outranking every later status; `resource-batch status` then
+    records what Infobip says (polled, as of a later now) over it."""
+    state = tmp_path / "state"
+    batch = Batch(make_api(rate_limits=False), tmp_path)
+    batch.document(DOC)
+    result = batch.run(str(batch.csv([toll_free()])), "--state-dir", str(state))
+    assert result.exit_code == 0, result.output
+    [request] = batch.api.stored()
+    rid, truth = request["id"], request["status"]
+    account = Settings(base_url=batch.api.running.base_url, api_key=batch.api.running.api_key)
+    config = ReceiverConfig(
+        state_dir=state, account=account.account, username=AUTH[0], password=AUTH[1]
+    )
+    ahead = datetime.now(UTC) + timedelta(days=1)
+    webhook_log = logging.getLogger("batch.webhook")
+    webhook_log.addHandler(caplog.handler)  # the run set the root logger's handlers anew
+    try:
+        with RunningReceiver(config) as running, caplog.at_level("INFO", "batch.webhook"):
+            wrong = status(rid, "UPDATE_REQUESTED", at=ahead.isoformat(), note="Not this one.")
+            assert post(running, {"results": [wrong]}).status_code == 200
+    finally:
+        webhook_log.removeHandler(caplog.handler)
+    entry = entries(state, account.account, (rid,))[rid]
+    assert entry.request_status == "UPDATE_REQUESTED"
+    assert entry.status_at is not None
+    assert abs(entry.status_at - datetime.now(UTC)) < timedelta(minutes=1)
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.getMessage().startswith(
+        f"webhook {rid}: receivedAt {ahead.astimezone(UTC).isoformat()} is later than this clock ("
+    )
+    assert warning.getMessage().endswith(
+        ": recorded as of now, so that a later status can replace it"
+    )
+    assert kept(state, account.account)[0][2] == wrong, "the event is kept as it came"
+
+    polled = batch.run("status", "--state-dir", str(state), fast=False)
+    assert polled.exit_code in (0, 1), polled.output
+    entry = entries(state, account.account, (rid,))[rid]
+    assert (entry.request_status, entry.note) == (truth, None) != ("UPDATE_REQUESTED", None)
 
 
 def test_receivedat_formats_and_its_absence(hook, state) -> None:

@@ -27,7 +27,7 @@ from batch import run as batch_run
 from batch import template as templates
 from batch.api import tls_context
 from batch.config import Settings
-from batch.errors import ApiError, ConfigError, InputError
+from batch.errors import ApiError, ConfigError, InputError, JournalError, Locked, Unavailable
 from batch.sheets import check_writable, write_atomically
 
 if TYPE_CHECKING:
@@ -355,6 +355,12 @@ def _run_options(command: Any) -> Any:
     " (default 30, or reconcile_grace in the config file).",
 )
 @click.option(
+    "--fresh-journal",
+    is_flag=True,
+    help="Set aside an empty or damaged journal (kept, renamed) and start a new one."
+    " Only when it is lost for good: check in Infobip what was already submitted.",
+)
+@click.option(
     "--inbox",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Run every .csv/.xlsx in this folder (name order) instead of INPUT; for cron.",
@@ -383,8 +389,9 @@ def run(**options: Any) -> None:
     Exit codes: 0 no row needs a person or a later run; 1 some row does (INVALID,
     CONFLICT, FAILED, UNCERTAIN, UPDATE_REFUSED, CANCEL_REFUSED, DEFERRED, or a request
     Infobip asks to change or rejected: see each row's nextStep); 2 bad usage,
-    configuration or input; 3 Infobip unreachable or credentials refused; 4 another run
-    is using the state folder.
+    configuration or input, or the journal (missing, damaged, or the disk full); 3
+    Infobip unreachable or credentials refused; 4 another run is using the state folder;
+    130 Ctrl-C, 143 SIGTERM (what was done is written first).
 
     \b
     Examples:
@@ -429,6 +436,7 @@ def _batch(
     dry_run: bool,
     alpha_pending_cap: int | None = None,
     resubmit_uncertain: bool = False,
+    fresh_journal: bool = False,
     reconcile_grace: float | None = None,
     inbox: Path | None = None,
     outbox: Path | None = None,
@@ -463,6 +471,7 @@ def _batch(
                 documents_dir=documents_dir,
                 refresh_requirements=refresh_requirements,
                 resubmit_uncertain=resubmit_uncertain,
+                fresh_journal=fresh_journal,
             )
             if reconcile_grace is not None:
                 settings = settings.replace(reconcile_grace=reconcile_grace)
@@ -497,9 +506,9 @@ def _exit_codes() -> Iterator[None]:
     unreachable or refusing the key. Anything else is a bug and keeps its traceback."""
     try:
         yield
-    except journal.Locked as exc:
+    except Locked as exc:
         _fail(exc, 4)
-    except (ConfigError, InputError, journal.JournalError) as exc:
+    except (ConfigError, InputError, JournalError) as exc:
         _fail(exc, 2)
     except ApiError as exc:
         _fail(exc, 3)
@@ -522,7 +531,7 @@ def _write_bytes(data: bytes, stream: IO[bytes]) -> None:
 
 
 def _exit_code(report: batch_run.Report) -> int:
-    if isinstance(report.stopped, journal.JournalError):
+    if isinstance(report.stopped, JournalError):
         return 2  # the state folder (a full disk, say), not Infobip
     return 3 if report.stopped else 0 if report.ok else 1
 
@@ -815,7 +824,7 @@ def template(
                 written = asyncio.run(
                     templates.make_template(settings, kind, fields, out=out, force=force)
                 )
-        except templates.Unavailable as exc:
+        except Unavailable as exc:
             _fail(exc, 1)
     _report_template(written)
 

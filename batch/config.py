@@ -57,6 +57,8 @@ class Settings:
     # How long a submit with no answer may take to show in Infobip's list.
     reconcile_grace: float = 30.0
     resubmit_uncertain: bool = False
+    # Set aside an empty or damaged journal and start anew (--fresh-journal).
+    fresh_journal: bool = False
     ca_bundle: Path | None = None  # trusted in addition to the usual certificates
     sandbox: bool = False  # the built-in sandbox, started for this run (--sandbox)
     # Infobip's cap on pending alphanumeric requests per country ([gap]: see docs/batch.md);

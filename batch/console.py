@@ -156,7 +156,7 @@ def summary(report: Report, *, live: bool) -> None:
         logger.error(
             "the run stopped early: %s",
             report.stopped,
-            extra={"fields": {"stopped": report.stopped}},
+            extra={"fields": {"stopped": str(report.stopped)}},
         )
 
 

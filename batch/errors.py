@@ -3,13 +3,16 @@
     BatchError
     ├── ConfigError        missing credentials, bad option values (exit 2)
     ├── InputError         an unreadable or malformed input file (exit 2): file, sheet, row, column
+    ├── JournalError       the journal cannot be opened, read or written (exit 2)
+    │   └── DiskFull       ... for lack of disk space or quota, at any step
+    ├── Locked             another run holds the state folder (exit 4)
+    ├── Unavailable        `template`: Infobip does not offer what was asked (exit 1)
     └── ApiError           Infobip could not be reached, or answered so (exit 3): endpoint, status
         ├── AuthError      401/403: credentials refused (exit 3)
         ├── Refusal        a 4xx answer: Infobip's errorCode and texts, or a proxy's page
         ├── BadAnswer      an answer that is not what the spec promises (a page of HTML, a
         │                  redirect, no documentId, too big)
         └── SubmitUnknown  a submit that may or may not have been stored
-    (journal.JournalError and journal.Locked, template.Unavailable derive from BatchError too)
 
 Each kind has one meaning for a row, whatever the call:
 
@@ -27,6 +30,7 @@ is recorded on the row and the run goes on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class BatchError(Exception):
@@ -105,3 +109,32 @@ class BadAnswer(ApiError):
 
 class SubmitUnknown(ApiError):
     """A submit whose outcome is unknown: it may or may not have been stored."""
+
+
+class JournalError(BatchError):
+    """The journal cannot be opened or read, or a state change would break its promises."""
+
+
+class DiskFull(JournalError):
+    """A journal, lock or marker file could not be written for lack of disk space or quota.
+
+    Everything committed before stays; the change that failed was not made.
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class Locked(BatchError):
+    """Another run holds the state directory: two runs at once could submit a row twice."""
+
+    def __init__(self, state_dir: Path, pid: int | None) -> None:
+        self.state_dir, self.pid = state_dir, pid
+        who = "another resource-batch run" + ("" if pid is None else f" (pid {pid})")
+        super().__init__(f"{who} is using {state_dir}; wait for it to finish, then run again")
+
+
+class Unavailable(BatchError):
+    """`template`: Infobip does not offer the resource for the type, country and options
+    asked."""

@@ -44,7 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from batch.errors import BatchError
+from batch.errors import DiskFull, JournalError, Locked
 
 logger = logging.getLogger(__name__)
 
@@ -159,21 +159,6 @@ _UPSERT_VALIDATED = f"""
 """
 
 
-class JournalError(BatchError):
-    """The journal cannot be opened or read, or a state change would break its promises."""
-
-
-class DiskFull(JournalError):
-    """A journal, lock or marker file could not be written for lack of disk space or quota.
-
-    Everything committed before stays; the change that failed was not made.
-    """
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        self.path = path
-        super().__init__(message)
-
-
 def out_of_space(error: BaseException) -> bool:
     """Whether `error`, or an error it was raised from, is a lack of disk space or quota:
     a `DiskFull`, an OSError ENOSPC or EDQUOT, or SQLite's "database or disk is full"."""
@@ -185,15 +170,6 @@ def out_of_space(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-class Locked(BatchError):
-    """Another run holds the state directory: two runs at once could submit a row twice."""
-
-    def __init__(self, state_dir: Path, pid: int | None) -> None:
-        self.state_dir, self.pid = state_dir, pid
-        who = "another resource-batch run" + ("" if pid is None else f" (pid {pid})")
-        super().__init__(f"{who} is using {state_dir}; wait for it to finish, then run again")
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,6 +168,7 @@ class Outcome:
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
     same_as: str = ""  # for a DUPLICATE: the row it repeats
     replaces: str = ""  # resubmitted: the requestId of the REJECTED or CANCELED request
+    ready: bool = False  # passed every check: to be sent, or followed up
     # `result` is an earlier run's (read back by `status`): where the request stands now
     # decides what is next, not what that run did.
     earlier_result: bool = False

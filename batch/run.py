@@ -24,8 +24,8 @@ from batch import rows as rowlib
 from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import Resolver
-from batch.errors import ApiError, BatchError
-from batch.journal import Journal, JournalError
+from batch.errors import ApiError, BatchError, JournalError
+from batch.journal import Journal
 from batch.outcome import Need, Problem, Progress, Result, Silent
 from batch.requirements import Offer, RequirementCache, changes
 from batch.rows import READABLE, Candidate
@@ -85,7 +85,9 @@ async def run(
     async with Infobip.connect(settings) as api:
         found = await examine(settings, api, input_path, output=output, progress=progress)
         timings = found.timings
-        with Journal.open(settings.state_dir, settings.account) as journal:
+        with Journal.open(
+            settings.state_dir, settings.account, fresh=settings.fresh_journal
+        ) as journal:
             sender = Sender(api, journal, settings, progress)
             mark = time.monotonic()
             try:
@@ -107,14 +109,14 @@ async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) ->
     """Settle what earlier runs left unsettled, follow up the rows that carry a requestId
     (a results sheet fed back in: never submitted again, unless resubmitted), and send
     the new ones. Returns why sending stopped early, if it did."""
-    ready = {id(c) for c in found.ready}
-    existing = [c for c in found.candidates if c.request_id and (c.action or id(c) in ready)]
+    existing = [c for c in found.candidates if c.request_id and (c.action or c.outcome.ready)]
     try:
         if not dry_run:
             await sender.settle()
-        redo = await sender.follow_up(existing, dry_run=dry_run) if existing else {}
-        new = [c for c in found.ready if not c.request_id or id(c) in redo]
-        rows = await sender.plan(new, record=not dry_run, file=file, redo=redo)
+        if existing:
+            await sender.follow_up(existing, dry_run=dry_run)
+        new = [c for c in found.ready if not c.request_id or c.outcome.replaces]
+        rows = await sender.plan(new, record=not dry_run, file=file)
     except (ApiError, JournalError) as exc:  # nothing new is sent, results written
         not_sent([*existing, *found.ready], f"the run stopped ({exc})")
         return exc
@@ -377,6 +379,7 @@ def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:
         if candidate.reference:
             references.setdefault(candidate.reference, candidate)
         outcome.result = Result.VALID if dry_run else None
+        outcome.ready = True
         ready.append(candidate)
     return ready
 

@@ -26,8 +26,15 @@ from batch import reconcile, status
 from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import LocalDocument
-from batch.errors import ApiError, AuthError, BadAnswer, Refusal, SubmitUnknown
-from batch.journal import Entry, Journal, JournalError
+from batch.errors import (
+    ApiError,
+    AuthError,
+    BadAnswer,
+    JournalError,
+    Refusal,
+    SubmitUnknown,
+)
+from batch.journal import Entry, Journal
 from batch.outcome import ASKING, FINAL, REDOABLE, Outcome, Problem, Progress, Result, shown
 from batch.rows import ALPHA, Candidate
 from batch.sheets import normalise
@@ -84,19 +91,17 @@ class Sender:
         *,
         record: bool,
         file: str,
-        redo: Mapping[int, str] | None = None,
     ) -> list[tuple[Candidate, str]]:
         """The rows to send, with their journal keys, in sheet order. Rows an earlier run
         submitted are ALREADY_SUBMITTED; a changed row under a submitted reference is
         CONFLICT; rows whose earlier submit is unsettled are UNCERTAIN; alphanumeric rows
-        past Infobip's cap on pending requests are DEFERRED. `redo` names the rows to
-        send again after a REJECTED or CANCELED request (by id(row): the earlier
-        requestId). With `record`, the rows to send are recorded VALIDATED.
+        past Infobip's cap on pending requests are DEFERRED. A row whose outcome
+        `replaces` a REJECTED or CANCELED request (`follow_up` set it) is that request
+        sent again. With `record`, the rows to send are recorded VALIDATED.
 
         Raises:
             AuthError: Infobip refused the credentials (reading the pending requests).
         """
-        redo = redo or {}
         keyed: list[tuple[Candidate, str, str]] = []
         for candidate in ready:
             # A referenced row is known by its reference: what it asks for is worked
@@ -106,7 +111,9 @@ class Sender:
         entries = self.journal.entries(key for _, key, _ in keyed)
         # Resubmits: a rejected request is replaced once. And a row waiting to be sent
         # again is sent only by a row that asks for it (not by the original input).
-        replacing = self.journal.replaced_by(redo.values())
+        replacing = self.journal.replaced_by(
+            c.outcome.replaces for c in ready if c.outcome.replaces
+        )
         waiting = self.journal.earlier(
             key for _, key, _ in keyed if key in entries and entries[key].request_id is None
         )
@@ -115,7 +122,7 @@ class Sender:
             outcome = candidate.outcome
             outcome.key = key
             entry = entries.get(key)
-            earlier = redo.get(id(candidate))
+            earlier = outcome.replaces or None
             went = replacing.get(earlier) if earlier is not None else None
             if earlier and went is not None and went.key != key and went.state in _MAY_EXIST:
                 _gone_again(outcome, earlier, went)
@@ -160,8 +167,8 @@ class Sender:
                 for candidate, key, content in to_send
             )
             for candidate, key, _ in to_send:
-                earlier = redo.get(id(candidate))
-                if earlier is not None and key not in dict(reopened):
+                earlier = candidate.outcome.replaces
+                if earlier and key not in dict(reopened):
                     self.journal.replaced(key, earlier, candidate.outcome.request_status or None)
         self._show_earlier(candidate for candidate, _, _ in keyed)
         return [(candidate, key) for candidate, key, _ in to_send]
@@ -223,7 +230,7 @@ class Sender:
                 for request_id, was, when in earlier
             ]
 
-    async def follow_up(self, rows: list[Candidate], *, dry_run: bool) -> dict[int, str]:
+    async def follow_up(self, rows: list[Candidate], *, dry_run: bool) -> None:
         """Rows of a results sheet fed back in, which carry a requestId: never submitted
         again, but `action` = resubmit after a REJECTED or CANCELED request. A row marked
         `action` = cancel is cancelled. A row whose requirement cells were edited is sent
@@ -231,7 +238,8 @@ class Sender:
         otherwise the edit is shown refused and the cells show what Infobip holds.
         Current statuses are read first, through the list (a few calls for thousands).
 
-        Returns the rows to submit again, by id(row): the requestId they replace.
+        A row to submit again after a REJECTED or CANCELED request is given the
+        requestId it `replaces` on its outcome, for `plan`.
 
         Raises:
             AuthError, ApiError: the list could not be read.
@@ -251,7 +259,6 @@ class Sender:
         listed = await status.refresh(self.api, ids, since=since)
         now = status.record(self.journal, listed)
         known = self.journal.by_request_id(ids)
-        redo: dict[int, str] = {}
         for candidate in rows:
             outcome = candidate.outcome
             if candidate.request_id in replaced:
@@ -265,17 +272,15 @@ class Sender:
             elif outcome.result in (Result.INVALID, Result.DUPLICATE):
                 continue  # nothing is sent for a row with problems, or one that repeats
             elif candidate.action == "resubmit":
-                self._resubmit(candidate, outcome, redo, known=entry or item, dry_run=dry_run)
+                self._resubmit(candidate, outcome, known=entry or item, dry_run=dry_run)
             else:
                 await self._update(candidate, outcome, item, entry, dry_run=dry_run)
         self._show_earlier(rows)
-        return redo
 
     def _resubmit(
         self,
         candidate: Candidate,
         outcome: Outcome,
-        redo: dict[int, str],
         *,
         known: object,
         dry_run: bool,
@@ -293,7 +298,6 @@ class Sender:
             )
             outcome.cells["action"] = ("", f"resubmit not done: {where}.")
             return
-        redo[id(candidate)] = candidate.request_id
         self._claimed.add(candidate.request_id)  # never "found" as its own replacement
         outcome.replaces = candidate.request_id
         outcome.feedback, outcome.days_until_rejection = [], None

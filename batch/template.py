@@ -25,17 +25,13 @@ from batch import results, rows
 from batch.api import Infobip
 from batch.columns import OPTIONS
 from batch.config import Settings
-from batch.errors import BatchError, ConfigError, Refusal
+from batch.errors import ConfigError, Refusal, Unavailable
 from batch.requirements import Offer, RequirementCache
 from batch.rows import READABLE, REQUIRED, STANDARD, USED, Requirement
 from batch.sheets import Row, Sheet, write_atomically
 from batch.workbook import Column, Table, write_book
 
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-
-
-class Unavailable(BatchError):
-    """Infobip does not offer the resource for the type, country and options asked."""
 
 
 @dataclass(frozen=True, slots=True)

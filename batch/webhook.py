@@ -39,7 +39,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from batch import serving
-from batch.journal import CLOCK_SKEW, Entry, Journal, JournalError
+from batch.errors import JournalError
+from batch.journal import CLOCK_SKEW, Entry, Journal
 
 logger = logging.getLogger(__name__)
 

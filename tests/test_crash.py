@@ -5,6 +5,7 @@ loopback HTTP; the sandbox's own store says what was submitted."""
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import random
@@ -13,7 +14,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from batch.sandbox.app import Faults
 
@@ -177,6 +181,7 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(make_api, tmp_path) -> None:
     assert stopped and stopped[0]["level"] == "warning", err.decode()[-2000:]
     assert "requests.results.csv" in stopped[0]["message"]
     assert api.running.api_key not in (out + err).decode()
+    assert "Traceback" not in err.decode()
     with path.with_name("requests.results.csv").open(newline="", encoding="utf-8-sig") as file:
         rows = list(csv.DictReader(file))
     results = Counter(row["result"] for row in rows)
@@ -184,3 +189,69 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(make_api, tmp_path) -> None:
     assert results["SUBMITTED"] + results["UNCERTAIN"] == len(api.stored()), results
     assert all("not sent" in r["errors"] for r in rows if r["result"] == "FAILED")
     assert_exactly_once(api, run_to_the_end(api, path, state), 40)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs: a real disk that really fills (mounting needs root, as in CI)."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the disk holding `folder` to its last byte."""
+    filler = folder / "filler"
+    with filler.open("wb") as file:
+        try:
+            while True:
+                file.write(b"\0" * 65536)
+                file.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_disk_that_fills_mid_run_stops_it_saying_so_and_nothing_is_lost(
+    make_api, tmp_path, small_disk
+) -> None:
+    """The state folder's disk fills while rows are being sent: the run stops with exit 2
+    saying the disk is out of space (not 'Infobip unreachable'); the results sheet claims
+    no more than is known (a request Infobip stored is never 'FAILED, not sent'); with
+    room again, the next run sends the rest, each row once."""
+    api = make_api(rate_limits=False, check=False, alpha_pending_cap=0)
+    (tmp_path / "config.toml").write_text("")
+    path = write_rows(tmp_path, 40)
+    process = start(api, path, small_disk, ["--limit", "submit=10", "--limit", "upload=25"])
+    deadline = time.monotonic() + 60
+    while submits(api) < 3:
+        assert process.poll() is None and time.monotonic() < deadline, "no submits were made"
+        time.sleep(0.01)
+    filler = fill(small_disk)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2, err.decode()[-3000:]
+    assert "out of space: cannot write journal" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert "the disk holding" in err.decode() and "is full" in err.decode()
+    with path.with_name("requests.results.csv").open(newline="", encoding="utf-8-sig") as file:
+        rows = list(csv.DictReader(file))
+    stored = {r["id"] for r in api.stored()}
+    assert len(rows) == 40
+    for row in rows:  # each row says what is true at Infobip
+        if row["requestId"]:
+            assert row["requestId"] in stored and row["result"] == "SUBMITTED", row
+        else:
+            assert row["result"] in ("FAILED", "UNCERTAIN"), row
+    failed = [r for r in rows if r["result"] == "FAILED"]
+    assert failed and all("not sent" in r["errors"] for r in failed)
+    assert len([r for r in rows if r["requestId"]]) <= len(stored)
+    filler.unlink()
+    assert_exactly_once(api, run_to_the_end(api, path, small_disk), 40)

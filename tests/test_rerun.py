@@ -529,7 +529,7 @@ def test_a_full_journal_stops_the_run_saying_out_of_space(batch, monkeypatch) ->
     assert result.exit_code == 2, result.output
     [journal_path] = state_dir.glob("journal-*.sqlite3")
     assert (
-        f"Error: out of space: cannot write journal {journal_path} (database or disk is full):"
+        f"out of space: cannot write journal {journal_path} (database or disk is full):"
         f" the disk holding {state_dir} is full" in result.stderr
     )
     assert batch.api.stored() == []

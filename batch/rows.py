@@ -81,8 +81,9 @@ ENUMS = {
 YES = frozenset(
     {"yes", "y", "x", "true", "1", "✓", "✔", "agree", "i agree", "ja", "da", "oui", "si"}
 )
-SPLIT = regex.compile(r"\s*(?:;|\r?\n)\s*")
-SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r?\n)\s*")
+# A line break in a cell is LF (Excel's), CRLF, or a bare CR (a Mac or a CRM's export).
+SPLIT = regex.compile(r"\s*(?:;|\r\n?|\n)\s*")
+SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r\n?|\n)\s*")
 URL = regex.compile(r"(?i)https?://([^/\s?#]+)\S*")
 THOUSANDS = regex.compile(r"[+-]?\d{1,3}(,\d{3})+")
 WHOLE = regex.compile(r"[+-]?\d+(\.0+)?")

@@ -111,6 +111,14 @@ def test_csv_quoted_newlines_and_delimiters(tmp_path: Path) -> None:
     assert [row.number for row in sheet.rows] == [2, 3]
 
 
+def test_csv_bare_cr_inside_quotes_is_kept(tmp_path: Path) -> None:
+    """A bare CR (an old Mac's or a CRM's line break) inside a quoted cell stays in it,
+    as LF and CRLF do; outside quotes it ends the record."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(b'a,b\r"VOICE\rSMS","x\r\ny"\r"1\n2",3\r')
+    assert cells(only(path)) == [("VOICE\rSMS", "x\r\ny"), ("1\n2", "3")]
+
+
 def test_csv_short_rows_padded_and_blank_rows_kept(tmp_path: Path) -> None:
     """Short rows are padded, inner blank rows kept, trailing ones and columns dropped."""
     path = tmp_path / "in.csv"
@@ -511,3 +519,26 @@ def test_the_tools_own_sheets_are_skipped(tmp_path: Path) -> None:
         },
     )
     assert [sheet.name for sheet in read_sheets(path)] == ["Requests"]
+
+
+# Through the CLI
+
+
+def test_cli_bare_cr_in_a_csv_cell(batch) -> None:
+    """A cell holding values on lines ended by a bare CR is split as on a newline, sent,
+    and written back exactly as it was typed."""
+    path = batch.folder / "mac.csv"
+    path.write_bytes(
+        b"type,countryCode,numberType,capabilities,notes\r"
+        b'NUMBER_PURCHASE,US,TOLL_FREE_NUMBER,"VOICE\rSMS","call\rme"\r'
+    )
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    [sent] = batch.api.stored()
+    assert sent["capabilities"] == ["SMS", "VOICE"]
+    [row] = batch.results(path.with_name("mac.results.csv"))
+    assert (row["result"], row["capabilities"], row["notes"]) == (
+        "SUBMITTED",
+        "VOICE\rSMS",
+        "call\rme",
+    )

@@ -373,6 +373,80 @@ def test_xlsx_huge_cell(tmp_path: Path) -> None:
     assert "sheet 'S', row 2, column 'b': cell is longer than 32,767" in refused(path)
 
 
+def test_xlsx_formula_without_saved_value_is_its_text(tmp_path: Path) -> None:
+    """A formula a program wrote and Excel never computed is neither empty nor lost: the
+    cell holds its text, and the row says which of its cells are such formulas."""
+    path = tmp_path / "in.xlsx"
+    book, [sheet] = new_book("Requests")
+    sheet.append(["countryCode", "senderName", "note"])
+    sheet.append(["HR", '=CONCAT("A","B")', "=1+1"])
+    sheet.append(["DE", "Acme", None])
+    book.save(path)
+    assert '<f>CONCAT("A","B")</f><v' in sheet_xml(path)
+    rows = only(path).rows
+    assert [row.cells for row in rows] == [("HR", '=CONCAT("A","B")', "=1+1"), ("DE", "Acme", "")]
+    assert [row.formulas for row in rows] == [(1, 2), ()]
+
+
+def test_xlsx_formulas_with_saved_values_read_as_values(tmp_path: Path) -> None:
+    """Excel saves each formula's value, an empty text too (t="str", <v></v>): that value
+    is read, as before, and nothing is taken for a formula without one."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a", "b", "c"], ["1", "x", "y"]]})
+    xml = sheet_xml(base)
+    start, end = xml.index('<c r="B2"'), xml.index("</row>", xml.index('<c r="B2"'))
+    saved = (
+        '<c r="B2" t="str"><f>CONCAT("A","B")</f><v>AB</v></c>'
+        '<c r="C2" t="str"><f>IF(A2="","","x")</f><v></v></c>'
+    )
+    path = rezip(
+        base,
+        tmp_path / "in.xlsx",
+        {"xl/worksheets/sheet1.xml": (xml[:start] + saved + xml[end:]).encode()},
+    )
+    [row] = only(path).rows
+    assert (row.cells, row.formulas) == (("1", "AB", ""), ())
+
+
+def test_xlsx_shared_formula_without_saved_values(tmp_path: Path) -> None:
+    """A shared formula's copies carry no text of their own: each is shown as Excel
+    would show it in its own cell."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a", "b"], ["1", None], ["2", None]]})
+    xml = sheet_xml(base)
+    xml = xml.replace(
+        '<c r="A2" t="inlineStr"><is><t>1</t></is></c>',
+        '<c r="A2" t="inlineStr"><is><t>1</t></is></c>'
+        '<c r="B2"><f t="shared" ref="B2:B3" si="0">A2&amp;"x"</f></c>',
+    ).replace(
+        '<c r="A3" t="inlineStr"><is><t>2</t></is></c>',
+        '<c r="A3" t="inlineStr"><is><t>2</t></is></c><c r="B3"><f t="shared" si="0"/></c>',
+    )
+    path = rezip(base, tmp_path / "in.xlsx", {"xl/worksheets/sheet1.xml": xml.encode()})
+    assert cells(only(path)) == [("1", '=A2&"x"'), ("2", '=A3&"x"')]
+
+
+def test_xlsx_template_type_formula_without_saved_value(tmp_path: Path) -> None:
+    """The template's own type formula, filled in by a program and never computed, gives
+    the row's type once the row has a value (and nothing on an empty row), as in Excel."""
+    path = tmp_path / "in.xlsx"
+    book, [sheet] = new_book("Renamed")
+    sheet.append(["type", "countryCode", "senderName"])
+    for number in (2, 3, 4):
+        sheet[f"A{number}"] = f'=IF(COUNTA(B{number}:C{number})=0,"","ALPHANUMERIC_REGISTRATION")'
+    sheet["C2"] = "Acme"
+    book.save(path)
+    [row] = only(path).rows  # rows 3 and 4 are empty: dropped, as trailing blank rows are
+    assert (row.cells, row.formulas) == (("ALPHANUMERIC_REGISTRATION", "", "Acme"), ())
+
+
+def test_xlsx_header_formula_without_saved_value(tmp_path: Path) -> None:
+    """A column name that is a formula never computed is refused: it names no column."""
+    path = write_xlsx(tmp_path / "in.xlsx", {"S": [["a", '=LOWER("B")'], ["1", "2"]]})
+    assert refused(path).endswith(
+        "sheet 'S', row 1, column 'B': the header is a formula with no saved value"
+        ' (=LOWER("B")); type it'
+    )
+
+
 # Hostile and unreadable files
 
 
@@ -522,6 +596,44 @@ def test_the_tools_own_sheets_are_skipped(tmp_path: Path) -> None:
 
 
 # Through the CLI
+
+TOLL_FREE = {
+    "type": "NUMBER_PURCHASE",
+    "countryCode": "US",
+    "numberType": "TOLL_FREE_NUMBER",
+    "capabilities": "SMS",
+}
+
+
+def test_cli_formula_without_saved_value_is_invalid_and_kept(batch) -> None:
+    """A formula Excel never computed makes its row INVALID, said on its cell, and not
+    sent; the results sheet keeps the formula's text. The other rows go on."""
+    path = batch.folder / "made.xlsx"
+    book, [sheet] = new_book("Requests")
+    sheet.append([*TOLL_FREE, "reference"])
+    sheet.append([*TOLL_FREE.values(), "R1"])
+    sheet.append([*TOLL_FREE.values(), "R2"])
+    sheet["D3"] = '=CONCAT("S","MS")'
+    book.save(path)
+    result = batch.run(str(path))
+    assert result.exit_code == 1, result.output
+    [sent] = batch.api.stored()
+    assert sent["capabilities"] == ["SMS"]
+    out = openpyxl.load_workbook(path.with_name("made.results.xlsx"))["Requests"]
+    values = list(out.values)
+    rows = {
+        row[values[0].index("reference")]: dict(zip(values[0], row, strict=True))
+        for row in values[1:]
+    }
+    assert rows["R1"]["result"] == "SUBMITTED"
+    assert rows["R2"]["result"] == "INVALID"
+    assert rows["R2"]["errors"] == (
+        'capabilities: a formula with no saved value (=CONCAT("S","MS")); open the file in'
+        " Excel and save it, or type the value"
+    )
+    cell = out.cell(3, values[0].index("capabilities") + 1)
+    assert (cell.value, cell.data_type) == ('=CONCAT("S","MS")', "s")  # text, kept
+    assert "a formula with no saved value" in cell.comment.text
 
 
 def test_cli_bare_cr_in_a_csv_cell(batch) -> None:

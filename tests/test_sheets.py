@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 
 from batch import sheets
 from batch.errors import InputError
+from batch.outcome import RESULT_COLUMNS
 from batch.sheets import Row, Sheet, read_sheets
 
 LOL = (
@@ -654,3 +655,70 @@ def test_cli_bare_cr_in_a_csv_cell(batch) -> None:
         "VOICE\rSMS",
         "call\rme",
     )
+
+
+def _wide(path: Path, headers: list[str], row: list[str]) -> Path:
+    if path.suffix == ".csv":
+        path.write_text(",".join(headers) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+        return path
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Requests")
+    sheet.append(headers)
+    sheet.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_cli_input_too_wide_for_its_results(batch, suffix: str) -> None:
+    """An input as wide as Excel allows has no room for the result columns: it is
+    refused before anything is looked up or sent, saying how many columns it has, how
+    many the results add and Excel's limit; a .csv too, as its results open in Excel."""
+    headers = [*TOLL_FREE, *(f"note {n}" for n in range(5, 16_385))]
+    path = _wide(batch.folder / f"wide{suffix}", headers, [*TOLL_FREE.values(), "x"])
+    result = batch.run(str(path))
+    assert result.exit_code == 2
+    sheet = ", sheet 'Requests'" if suffix == ".xlsx" else ""
+    assert f"Error: {path}{sheet}: has 16,384 columns and its results sheet adds 15 (the" in (
+        result.output
+    )
+    assert (
+        "result columns in front): 16,399 in all, past Excel's limit of 16,384 columns (A to"
+        " XFD); delete the columns you do not need, or split the sheet"
+    ) in result.output
+    assert not path.with_name(f"wide.results{suffix}").exists()
+    assert batch.api.calls() == {}
+
+
+def test_cli_requirement_columns_past_excels_last_column(batch) -> None:
+    """The requirement columns a sheet lacks count too: known once its offers are looked
+    up, they refuse it then, still before anything is sent."""
+    width = 16_384 - len(RESULT_COLUMNS) - 1  # room for the result columns and action
+    headers = ["type", "countryCode", "senderName", *(f"note {n}" for n in range(4, width + 1))]
+    path = _wide(batch.folder / "hr.xlsx", headers, ["ALPHANUMERIC_REGISTRATION", "HR", "Acme"])
+    result = batch.run(str(path))
+    assert result.exit_code == 2
+    assert f"Error: {path}, sheet 'Requests': has {width:,} columns and its results sheet" in (
+        result.output
+    )
+    assert "(the result columns in front, the requirement columns it lacks at the end)" in (
+        result.output
+    )
+    assert batch.api.stored() == []
+
+
+def test_cli_formatted_empty_columns_up_to_excels_last(batch) -> None:
+    """Columns with neither a name nor a value, up to Excel's last, formatted only, are
+    dropped: the results sheet has room and the row is sent."""
+    path = batch.folder / "formatted.xlsx"
+    book, [sheet] = new_book("Requests")
+    sheet.append(list(TOLL_FREE))
+    sheet.append(list(TOLL_FREE.values()))
+    sheet.cell(2, 16_384).font = Font(bold=True)
+    book.save(path)
+    assert '<c r="XFD2"' in sheet_xml(path)
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    out = openpyxl.load_workbook(path.with_name("formatted.results.xlsx"))["Requests"]
+    assert out.max_column == len(RESULT_COLUMNS) + 1 + len(TOLL_FREE)
+    assert len(batch.api.stored()) == 1

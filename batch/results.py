@@ -24,6 +24,7 @@ from typing import Any
 
 from batch import columns as cols
 from batch import rows
+from batch.errors import InputError
 from batch.outcome import ASKING, RESULT_COLUMNS, Need, Problem, Result, feedback_line
 from batch.requirements import Offer
 from batch.rows import STANDARD, Candidate, Requirement, offer_words
@@ -49,6 +50,7 @@ _UNASKED = (
     " name against the Guide sheet."
 )
 _STANDARD = {normalise(name): name for name in (*STANDARD, "action")}
+EXCEL_COLUMNS = 16_384  # A to XFD
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +121,24 @@ def table(sheet: Sheet, found: Mapping[int, Candidate], offers: Mapping[str, Off
     return _table(sheet, found, _requirements(found.values(), offers), None)
 
 
-def _table(
-    sheet: Sheet,
-    found: Mapping[int, Candidate],
-    specs: Mapping[str, list[Requirement]],
-    results_sheet: bool | None,
-) -> Table:
-    kinds = sorted({c.type for c in found.values() if c.type}) or list(rows.TYPES)
-    unasked = set(_unasked(sheet, specs))
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which columns a sheet's results sheet has, after the result columns: the leading
+    ones the input lacks, the input's own (some renamed), the requirement columns added."""
+
+    leading: list[str]
+    kept: list[int]
+    renamed: dict[int, str]
+    added: list[str]
+
+    @property
+    def width(self) -> int:
+        return len(RESULT_COLUMNS) + len(self.leading) + len(self.kept) + len(self.added)
+
+
+def _plan(
+    sheet: Sheet, specs: Mapping[str, list[Requirement]], results_sheet: bool | None
+) -> _Plan:
     headers = [normalise(h) for h in sheet.headers]
     ours = rows.is_results(sheet.headers) if results_sheet is None else results_sheet
     # A results sheet's result columns are replaced; a request sheet's own columns of
@@ -139,6 +151,50 @@ def _table(
     # column (cancel, resubmit), both first among the input's columns when it lacks them.
     leading = [name for name in ("type", "action") if name not in present]
     added = [key for key in specs if normalise(key) not in present]
+    return _Plan(leading, kept, renamed, added)
+
+
+def check_width(
+    file: str,
+    sheets: Sequence[Sheet],
+    candidates: Sequence[Candidate] = (),
+    offers: Mapping[str, Offer] | None = None,
+) -> None:
+    """Refuse an input whose results sheet would run past Excel's last column: checked
+    once it is read (the columns every results sheet adds) and again once its offers
+    are known (the requirement columns it lacks), both before anything is sent. A .csv
+    of results is held to it too: it is opened in Excel, which drops what lies beyond.
+
+    Raises:
+        InputError: a sheet has too many columns; the message says how many.
+    """
+    by_sheet: dict[str | None, list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        by_sheet[candidate.row.sheet].append(candidate)
+    for sheet in sheets:
+        plan = _plan(sheet, _requirements(by_sheet[sheet.name], offers or {}), None)
+        if plan.width > EXCEL_COLUMNS:
+            has = len(sheet.headers)
+            lacking = ", the requirement columns it lacks at the end" if plan.added else ""
+            msg = (
+                f"has {has:,} columns and its results sheet adds {plan.width - has:,} (the"
+                f" result columns in front{lacking}): {plan.width:,} in all, past Excel's"
+                f" limit of {EXCEL_COLUMNS:,} columns (A to XFD); delete the columns you do"
+                " not need, or split the sheet"
+            )
+            raise InputError(msg, file=file, sheet=sheet.name)
+
+
+def _table(
+    sheet: Sheet,
+    found: Mapping[int, Candidate],
+    specs: Mapping[str, list[Requirement]],
+    results_sheet: bool | None,
+) -> Table:
+    kinds = sorted({c.type for c in found.values() if c.type}) or list(rows.TYPES)
+    unasked = set(_unasked(sheet, specs))
+    plan = _plan(sheet, specs, results_sheet)
+    leading, kept, renamed, added = plan.leading, plan.kept, plan.renamed, plan.added
     columns = [cols.outcome_column(name) for name in RESULT_COLUMNS]
     columns += [cols.standard_column(name, kinds) for name in leading]
     for index in kept:

@@ -81,8 +81,9 @@ ENUMS = {
 YES = frozenset(
     {"yes", "y", "x", "true", "1", "✓", "✔", "agree", "i agree", "ja", "da", "oui", "si"}
 )
-SPLIT = regex.compile(r"\s*(?:;|\r?\n)\s*")
-SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r?\n)\s*")
+# A line break in a cell is LF (Excel's), CRLF, or a bare CR (a Mac or a CRM's export).
+SPLIT = regex.compile(r"\s*(?:;|\r\n?|\n)\s*")
+SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r\n?|\n)\s*")
 URL = regex.compile(r"(?i)https?://([^/\s?#]+)\S*")
 THOUSANDS = regex.compile(r"[+-]?\d{1,3}(,\d{3})+")
 WHOLE = regex.compile(r"[+-]?\d+(\.0+)?")
@@ -170,6 +171,9 @@ class Candidate:
     # One (key, value) per requirement, None where empty or wrong; lists as tuples.
     filled: tuple[tuple[str, Any] | None, ...] = ()
     outcome: Outcome = field(default_factory=Outcome)  # what became of it, so far
+    # Columns whose cell is a formula with no saved value: that is their one problem,
+    # not what its formula text would be as a value.
+    unsaved: frozenset[str] = frozenset()
 
     @property
     def type(self) -> str | None:
@@ -210,7 +214,8 @@ class Candidate:
         ]
 
     def error(self, column: str | None, message: str, label: str | None = None) -> None:
-        self.errors.append(Problem(message, column, label))
+        if column not in self.unsaved:
+            self.errors.append(Problem(message, column, label))
 
     def warn(self, column: str | None, message: str, label: str | None = None) -> None:
         self.warnings.append(Problem(message, column, label))
@@ -277,12 +282,34 @@ def parse_sheet(sheet: Sheet, *, results: bool | None = None) -> list[Candidate]
         reference = row.cells[layout.reference].strip() if layout.reference is not None else ""
         errors, warnings = list(standard.errors), list(standard.warnings)
         candidate = Candidate(row, standard, reference or None, errors, warnings)
+        if row.formulas:
+            candidate.errors = _unsaved(sheet, row, errors)
+            candidate.unsaved = frozenset(sheet.headers[index] for index in row.formulas)
         if layout.action is not None and candidate.action not in ("", *ACTIONS):
             header = sheet.headers[layout.action]
             text = row.cells[layout.action].strip()
             candidate.error(header, f"{text!r} is not an action; use {' or '.join(ACTIONS)}")
         found.append(candidate)
     return found
+
+
+def _unsaved(sheet: Sheet, row: Row, errors: list[Problem]) -> list[Problem]:
+    """A row's problems with its formulas that have no saved value, first, then those
+    of its other columns."""
+    headers = {sheet.headers[index] for index in row.formulas}
+    found = [
+        Problem(
+            f"a formula with no saved value ({_clipped(row.cells[index])}); open the file in"
+            " Excel and save it, or type the value",
+            sheet.headers[index],
+        )
+        for index in row.formulas
+    ]
+    return found + [problem for problem in errors if problem.column not in headers]
+
+
+def _clipped(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _standard(layout: Layout, texts: Sequence[str]) -> Standard:

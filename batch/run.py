@@ -153,7 +153,8 @@ async def examine(
     objects that hold no cycles, and collections would otherwise take a third of the time.
 
     Raises:
-        InputError: the input cannot be read as a request sheet.
+        InputError: the input cannot be read as a request sheet, or its results sheet
+            would be wider than Excel allows.
         ConfigError: the results file could not be written.
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
@@ -161,10 +162,12 @@ async def examine(
         began = time.monotonic()
         sheets = read_sheets(input_path)
         check_writable(output, sheets)  # before anything is spent, not after
+        results.check_width(str(input_path), sheets)
         candidates = parse_sheets(sheets)
         attachments, made_from = guide_of(input_path)
         read = time.monotonic()
         offers = await check_rows(settings, api, candidates, input_path, progress=progress)
+        results.check_width(str(input_path), sheets, candidates, offers)  # and what it lacks
         _against_made_from(candidates, made_from)
         ready = judge(candidates, dry_run=settings.dry_run)
         timings = {"read": read - began, "check": time.monotonic() - read}

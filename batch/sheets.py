@@ -22,7 +22,7 @@ import re
 import secrets
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -75,6 +75,9 @@ class Row:
     sheet: str | None
     number: int
     cells: tuple[str, ...]
+    # The cells holding a formula with no saved value (a workbook a program wrote and
+    # Excel never computed): their text is the formula ("=..."), kept, but not a value.
+    formulas: tuple[int, ...] = ()
 
     @property
     def blank(self) -> bool:
@@ -193,6 +196,12 @@ def _letter(index: int) -> str:
     return get_column_letter(index + 1)
 
 
+def _index(letter: str) -> int:
+    from openpyxl.utils import column_index_from_string
+
+    return column_index_from_string(letter) - 1
+
+
 def _column(headers: Sequence[str], index: int) -> str:
     """A column as messages name it: its header, or its letter when it has none."""
     if index < len(headers) and headers[index].strip():
@@ -200,8 +209,14 @@ def _column(headers: Sequence[str], index: int) -> str:
     return _letter(index)
 
 
-def _sheet(file: str, name: str | None, records: list[list[str]]) -> Sheet | None:
-    """Rectangular text rows (the header first) as a Sheet; None when all blank."""
+def _sheet(
+    file: str,
+    name: str | None,
+    records: list[list[str]],
+    formulas: Mapping[int, tuple[int, ...]] | None = None,
+) -> Sheet | None:
+    """Rectangular text rows (the header first) as a Sheet; None when all blank.
+    `formulas`: by row number, the cells that hold a formula with no saved value."""
     while records and not any(cell.strip() for cell in records[-1]):
         records.pop()
     if not records:
@@ -214,6 +229,13 @@ def _sheet(file: str, name: str | None, records: list[list[str]]) -> Sheet | Non
     if width < len(header):
         header, body = header[:width], [cells[:width] for cells in body]
     rows = tuple(Row(name, number, tuple(cells)) for number, cells in enumerate(body, start=2))
+    if formulas:
+        rows = tuple(
+            dataclasses.replace(row, formulas=formulas[row.number])
+            if row.number in formulas
+            else row
+            for row in rows
+        )
     return Sheet(name, tuple(header), rows)
 
 
@@ -445,20 +467,21 @@ def gc_paused() -> Iterator[None]:
 
 
 def _read_worksheet(
-    path: Path, book: python_calamine.CalamineWorkbook, name: str, flagged: frozenset[str]
+    path: Path, book: python_calamine.CalamineWorkbook, name: str, flagged: _Flagged
 ) -> Sheet | None:
     raw = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
     records = _texts(raw)
     header = records[0] if records else []
-    if flagged:
-        _refuse_error_cells(path, name, flagged, header)
+    if flagged.errors:
+        _refuse_error_cells(path, name, flagged.errors, header)
+    formulas = _put_formulas(path, name, records, flagged.formulas) if flagged.formulas else {}
     if max(map(len, itertools.chain.from_iterable(records)), default=0) > CELL_LIMIT:
         for number, cells in enumerate(records, start=1):
             if cells and max(map(len, cells)) > CELL_LIMIT:
                 index = next(i for i, cell in enumerate(cells) if len(cell) > CELL_LIMIT)
                 column = _column(header, index) if number > 1 else _letter(index)
                 raise _too_long(str(path), number, column, sheet=name)
-    return _sheet(str(path), name, records)
+    return _sheet(str(path), name, records, formulas)
 
 
 def _texts(raw: list[list[_CellValue]]) -> list[list[str]]:
@@ -531,9 +554,18 @@ def _ole2_error(path: Path, file: str) -> InputError:
     return InputError(msg, file=file)
 
 
-def _inspect_zip(path: Path, file: str) -> frozenset[str]:
+@dataclass(frozen=True, slots=True)
+class _Flagged:
+    """The XML members that hold error cells, and those that hold formulas with no saved
+    value: calamine reads both as empty, so they are looked for in the XML itself."""
+
+    errors: frozenset[str] = frozenset()
+    formulas: frozenset[str] = frozenset()
+
+
+def _inspect_zip(path: Path, file: str) -> _Flagged:
     """Check the archive before calamine parses it: refuse zip bombs, damaged members
-    and XML with entity declarations. Returns the XML members that hold error cells."""
+    and XML with entity declarations. Returns the members that need a closer look."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -542,10 +574,14 @@ def _inspect_zip(path: Path, file: str) -> frozenset[str]:
                 raise InputError(_NOT_XLSX, file=file)
             if any(member.flag_bits & 0x1 for member in members):
                 raise InputError(_PROTECTED, file=file)
-            return frozenset(
-                member.filename
+            found = {
+                member.filename: _scan_xml(file, archive, member)
                 for member in members
-                if _parsed(member.filename) and _scan_xml(file, archive, member)
+                if _parsed(member.filename)
+            }
+            return _Flagged(
+                frozenset(name for name, (errors, _) in found.items() if errors),
+                frozenset(name for name, (_, formulas) in found.items() if formulas),
             )
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
         raise InputError(_NOT_XLSX, file=file) from exc
@@ -578,11 +614,13 @@ def _check_sizes(file: str, members: Sequence[zipfile.ZipInfo]) -> None:
             raise InputError(msg, file=file)
 
 
-def _scan_xml(file: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
-    """Refuse DTDs (entity expansion); say whether the part may hold error cells.
+def _scan_xml(file: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[bool, bool]:
+    """Refuse DTDs (entity expansion); say whether the part may hold error cells, and
+    whether it holds formulas with no saved value.
 
     Reading the part through also checks its CRC and its true unpacked size."""
-    found, tail = False, b""
+    errors, formulas, tail = False, False, b""
+    sheet = member.filename.startswith("xl/worksheets/")
     with archive.open(member) as stream:
         while chunk := stream.read(_CHUNK):
             window = tail + chunk
@@ -592,9 +630,27 @@ def _scan_xml(file: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> b
                     "which Excel never writes; refusing it as possibly hostile"
                 )
                 raise InputError(msg, file=file)
-            found = found or b't="e"' in window or b"t='e'" in window
-            tail = window[-16:]
-    return found
+            errors = errors or b't="e"' in window or b"t='e'" in window
+            formulas = formulas or (sheet and b"<f" in window and _unsaved_formula(window))
+            tail = window[-_OVERLAP:]  # a whole cell, however long its formula
+    return errors, formulas
+
+
+# A formula cell with no value after its <f>, or an empty one; Excel always saves one.
+_UNSAVED = re.compile(rb"<f(?:\s[^>]*)?(?:/>|>[^<]*</f>)(<v\s*/>|<v></v>)?</c>")
+_OVERLAP = 64 << 10  # Excel's longest formula, 8,192 characters, escaped as XML
+
+
+def _unsaved_formula(window: bytes) -> bool:
+    """Whether some formula cell of a stretch of sheet XML has no saved value. An empty
+    <v> of a cell typed t="str" is a saved empty text (a formula giving "")."""
+    for found in _UNSAVED.finditer(window):
+        if found.group(1) is None:
+            return True
+        tag = window[window.rfind(b"<c", 0, found.start()) : found.start()]
+        if b't="str"' not in tag and b"t='str'" not in tag:
+            return True
+    return False
 
 
 def _refuse_error_cells(path: Path, name: str, flagged: frozenset[str], header: list[str]) -> None:
@@ -610,6 +666,98 @@ def _refuse_error_cells(path: Path, name: str, flagged: frozenset[str], header: 
         column = _column(header, index) if row > 1 else _letter(index)
         msg = f"cell holds the Excel error {error}; correct it or type the value"
         raise InputError(msg, file=str(path), sheet=name, row=row, column=column)
+
+
+def _put_formulas(
+    path: Path, name: str, records: list[list[str]], flagged: frozenset[str]
+) -> dict[int, tuple[int, ...]]:
+    """Write each formula with no saved value into its cell as its text ("=..."), so
+    that it is neither taken for an empty cell nor lost from the results; return those
+    cells by row number. The template's own type formula is worked out instead: a
+    template filled in by a program (and never opened in Excel) still says each row's
+    type."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_members(archive).get(name)
+            found = _unsaved_formulas(archive, member) if member in flagged else []
+    except (ElementTree.ParseError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(_NOT_XLSX, file=str(path)) from exc
+    if not found:
+        return {}
+    width = max(len(records[0]) if records else 0, *(column + 1 for _, column, _ in found))
+    height = max(len(records), *(row for row, _, _ in found))
+    for cells in records:
+        cells.extend([""] * (width - len(cells)))
+    records.extend([[""] * width for _ in range(height - len(records))])
+    cells_by_row: dict[int, list[int]] = {}
+    typed = []
+    for row, column, formula in found:
+        ours = _TEMPLATE_TYPE.fullmatch(formula)
+        if ours and int(ours[1]) == row == int(ours[3]):
+            typed.append((row, column, ours[2], ours[4]))
+            continue
+        if row == 1:
+            msg = f"the header is a formula with no saved value ({_shown(formula)}); type it"
+            raise InputError(msg, file=str(path), sheet=name, row=1, column=_letter(column))
+        records[row - 1][column] = "=" + formula
+        cells_by_row.setdefault(row, []).append(column)
+    for row, column, last, kind in typed:
+        filled = any(cell.strip() for cell in records[row - 1][1 : _index(last) + 1])
+        records[row - 1][column] = kind if filled else ""
+    return {row: tuple(columns) for row, columns in cells_by_row.items()}
+
+
+# The template's type formula, =IF(COUNTA(B2:K2)=0,"","NUMBER_PURCHASE") (columns.py):
+# the type once the row has any value, else nothing.
+_TEMPLATE_TYPE = re.compile(r'IF\(COUNTA\(B(\d+):([A-Z]{1,3})(\d+)\)=0,"","([A-Z_]+)"\)')
+
+
+def _shown(formula: str, limit: int = 60) -> str:
+    text = "=" + formula
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _unsaved_formulas(archive: zipfile.ZipFile, member: str) -> list[tuple[int, int, str]]:
+    """The row, 0-based column and formula (without its "=") of every formula cell of a
+    sheet part that has no saved value. A shared formula's other cells carry no text of
+    their own: theirs is the first cell's, moved as Excel moves it."""
+    found: list[tuple[int, int, str]] = []
+    shared: dict[str, tuple[str, str]] = {}  # by its index: the first cell's formula, place
+    row, column = 0, -1
+    with archive.open(member) as stream:
+        for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+            tag = _local(element.tag)
+            if tag == "row" and event == "start":
+                row, column = int(element.get("r") or row + 1), -1
+            elif tag == "c" and event == "end":
+                row, column = _cell_position(element.get("r"), row, column)
+                parts = {_local(child.tag): child for child in element}
+                if "f" not in parts:
+                    continue
+                text = _formula(parts["f"], _letter(column) + str(row), shared)
+                value = parts.get("v")
+                saved = value is not None and (bool(value.text) or element.get("t") == "str")
+                if not saved and text:
+                    found.append((row, column, text))
+            elif tag == "row" and event == "end":
+                element.clear()
+    return found
+
+
+def _formula(element: ElementTree.Element, where: str, shared: dict[str, tuple[str, str]]) -> str:
+    """A cell's formula: its own text, or the shared formula it is a copy of, moved."""
+    from openpyxl.formula.translate import Translator
+
+    text, index = element.text or "", element.get("si")
+    if element.get("t") != "shared" or index is None:
+        return text
+    if text:
+        shared[index] = (text, where)
+        return text
+    if index not in shared:
+        return ""
+    origin, at = shared[index]
+    return str(Translator("=" + origin, at).translate_formula(where))[1:]
 
 
 def _local(tag: str) -> str:

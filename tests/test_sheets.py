@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 
 from batch import sheets
 from batch.errors import InputError
+from batch.outcome import RESULT_COLUMNS
 from batch.sheets import Row, Sheet, read_sheets
 
 LOL = (
@@ -109,6 +110,14 @@ def test_csv_quoted_newlines_and_delimiters(tmp_path: Path) -> None:
     assert sheet.headers == ("a", "b", "c")
     assert cells(sheet) == [("line 1\nline 2", "x;y", 'say "hi"'), ("1,5", "2", "3")]
     assert [row.number for row in sheet.rows] == [2, 3]
+
+
+def test_csv_bare_cr_inside_quotes_is_kept(tmp_path: Path) -> None:
+    """A bare CR (an old Mac's or a CRM's line break) inside a quoted cell stays in it,
+    as LF and CRLF do; outside quotes it ends the record."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(b'a,b\r"VOICE\rSMS","x\r\ny"\r"1\n2",3\r')
+    assert cells(only(path)) == [("VOICE\rSMS", "x\r\ny"), ("1\n2", "3")]
 
 
 def test_csv_short_rows_padded_and_blank_rows_kept(tmp_path: Path) -> None:
@@ -365,6 +374,80 @@ def test_xlsx_huge_cell(tmp_path: Path) -> None:
     assert "sheet 'S', row 2, column 'b': cell is longer than 32,767" in refused(path)
 
 
+def test_xlsx_formula_without_saved_value_is_its_text(tmp_path: Path) -> None:
+    """A formula a program wrote and Excel never computed is neither empty nor lost: the
+    cell holds its text, and the row says which of its cells are such formulas."""
+    path = tmp_path / "in.xlsx"
+    book, [sheet] = new_book("Requests")
+    sheet.append(["countryCode", "senderName", "note"])
+    sheet.append(["HR", '=CONCAT("A","B")', "=1+1"])
+    sheet.append(["DE", "Acme", None])
+    book.save(path)
+    assert '<f>CONCAT("A","B")</f><v' in sheet_xml(path)
+    rows = only(path).rows
+    assert [row.cells for row in rows] == [("HR", '=CONCAT("A","B")', "=1+1"), ("DE", "Acme", "")]
+    assert [row.formulas for row in rows] == [(1, 2), ()]
+
+
+def test_xlsx_formulas_with_saved_values_read_as_values(tmp_path: Path) -> None:
+    """Excel saves each formula's value, an empty text too (t="str", <v></v>): that value
+    is read, as before, and nothing is taken for a formula without one."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a", "b", "c"], ["1", "x", "y"]]})
+    xml = sheet_xml(base)
+    start, end = xml.index('<c r="B2"'), xml.index("</row>", xml.index('<c r="B2"'))
+    saved = (
+        '<c r="B2" t="str"><f>CONCAT("A","B")</f><v>AB</v></c>'
+        '<c r="C2" t="str"><f>IF(A2="","","x")</f><v></v></c>'
+    )
+    path = rezip(
+        base,
+        tmp_path / "in.xlsx",
+        {"xl/worksheets/sheet1.xml": (xml[:start] + saved + xml[end:]).encode()},
+    )
+    [row] = only(path).rows
+    assert (row.cells, row.formulas) == (("1", "AB", ""), ())
+
+
+def test_xlsx_shared_formula_without_saved_values(tmp_path: Path) -> None:
+    """A shared formula's copies carry no text of their own: each is shown as Excel
+    would show it in its own cell."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a", "b"], ["1", None], ["2", None]]})
+    xml = sheet_xml(base)
+    xml = xml.replace(
+        '<c r="A2" t="inlineStr"><is><t>1</t></is></c>',
+        '<c r="A2" t="inlineStr"><is><t>1</t></is></c>'
+        '<c r="B2"><f t="shared" ref="B2:B3" si="0">A2&amp;"x"</f></c>',
+    ).replace(
+        '<c r="A3" t="inlineStr"><is><t>2</t></is></c>',
+        '<c r="A3" t="inlineStr"><is><t>2</t></is></c><c r="B3"><f t="shared" si="0"/></c>',
+    )
+    path = rezip(base, tmp_path / "in.xlsx", {"xl/worksheets/sheet1.xml": xml.encode()})
+    assert cells(only(path)) == [("1", '=A2&"x"'), ("2", '=A3&"x"')]
+
+
+def test_xlsx_template_type_formula_without_saved_value(tmp_path: Path) -> None:
+    """The template's own type formula, filled in by a program and never computed, gives
+    the row's type once the row has a value (and nothing on an empty row), as in Excel."""
+    path = tmp_path / "in.xlsx"
+    book, [sheet] = new_book("Renamed")
+    sheet.append(["type", "countryCode", "senderName"])
+    for number in (2, 3, 4):
+        sheet[f"A{number}"] = f'=IF(COUNTA(B{number}:C{number})=0,"","ALPHANUMERIC_REGISTRATION")'
+    sheet["C2"] = "Acme"
+    book.save(path)
+    [row] = only(path).rows  # rows 3 and 4 are empty: dropped, as trailing blank rows are
+    assert (row.cells, row.formulas) == (("ALPHANUMERIC_REGISTRATION", "", "Acme"), ())
+
+
+def test_xlsx_header_formula_without_saved_value(tmp_path: Path) -> None:
+    """A column name that is a formula never computed is refused: it names no column."""
+    path = write_xlsx(tmp_path / "in.xlsx", {"S": [["a", '=LOWER("B")'], ["1", "2"]]})
+    assert refused(path).endswith(
+        "sheet 'S', row 1, column 'B': the header is a formula with no saved value"
+        ' (=LOWER("B")); type it'
+    )
+
+
 # Hostile and unreadable files
 
 
@@ -511,3 +594,131 @@ def test_the_tools_own_sheets_are_skipped(tmp_path: Path) -> None:
         },
     )
     assert [sheet.name for sheet in read_sheets(path)] == ["Requests"]
+
+
+# Through the CLI
+
+TOLL_FREE = {
+    "type": "NUMBER_PURCHASE",
+    "countryCode": "US",
+    "numberType": "TOLL_FREE_NUMBER",
+    "capabilities": "SMS",
+}
+
+
+def test_cli_formula_without_saved_value_is_invalid_and_kept(batch) -> None:
+    """A formula Excel never computed makes its row INVALID, said on its cell, and not
+    sent; the results sheet keeps the formula's text. The other rows go on."""
+    path = batch.folder / "made.xlsx"
+    book, [sheet] = new_book("Requests")
+    sheet.append([*TOLL_FREE, "reference"])
+    sheet.append([*TOLL_FREE.values(), "R1"])
+    sheet.append([*TOLL_FREE.values(), "R2"])
+    sheet["D3"] = '=CONCAT("S","MS")'
+    book.save(path)
+    result = batch.run(str(path))
+    assert result.exit_code == 1, result.output
+    [sent] = batch.api.stored()
+    assert sent["capabilities"] == ["SMS"]
+    out = openpyxl.load_workbook(path.with_name("made.results.xlsx"))["Requests"]
+    values = list(out.values)
+    rows = {
+        row[values[0].index("reference")]: dict(zip(values[0], row, strict=True))
+        for row in values[1:]
+    }
+    assert rows["R1"]["result"] == "SUBMITTED"
+    assert rows["R2"]["result"] == "INVALID"
+    assert rows["R2"]["errors"] == (
+        'capabilities: a formula with no saved value (=CONCAT("S","MS")); open the file in'
+        " Excel and save it, or type the value"
+    )
+    cell = out.cell(3, values[0].index("capabilities") + 1)
+    assert (cell.value, cell.data_type) == ('=CONCAT("S","MS")', "s")  # text, kept
+    assert "a formula with no saved value" in cell.comment.text
+
+
+def test_cli_bare_cr_in_a_csv_cell(batch) -> None:
+    """A cell holding values on lines ended by a bare CR is split as on a newline, sent,
+    and written back exactly as it was typed."""
+    path = batch.folder / "mac.csv"
+    path.write_bytes(
+        b"type,countryCode,numberType,capabilities,notes\r"
+        b'NUMBER_PURCHASE,US,TOLL_FREE_NUMBER,"VOICE\rSMS","call\rme"\r'
+    )
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    [sent] = batch.api.stored()
+    assert sent["capabilities"] == ["SMS", "VOICE"]
+    [row] = batch.results(path.with_name("mac.results.csv"))
+    assert (row["result"], row["capabilities"], row["notes"]) == (
+        "SUBMITTED",
+        "VOICE\rSMS",
+        "call\rme",
+    )
+
+
+def _wide(path: Path, headers: list[str], row: list[str]) -> Path:
+    if path.suffix == ".csv":
+        path.write_text(",".join(headers) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+        return path
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Requests")
+    sheet.append(headers)
+    sheet.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_cli_input_too_wide_for_its_results(batch, suffix: str) -> None:
+    """An input as wide as Excel allows has no room for the result columns: it is
+    refused before anything is looked up or sent, saying how many columns it has, how
+    many the results add and Excel's limit; a .csv too, as its results open in Excel."""
+    headers = [*TOLL_FREE, *(f"note {n}" for n in range(5, 16_385))]
+    path = _wide(batch.folder / f"wide{suffix}", headers, [*TOLL_FREE.values(), "x"])
+    result = batch.run(str(path))
+    assert result.exit_code == 2
+    sheet = ", sheet 'Requests'" if suffix == ".xlsx" else ""
+    assert f"Error: {path}{sheet}: has 16,384 columns and its results sheet adds 15 (the" in (
+        result.output
+    )
+    assert (
+        "result columns in front): 16,399 in all, past Excel's limit of 16,384 columns (A to"
+        " XFD); delete the columns you do not need, or split the sheet"
+    ) in result.output
+    assert not path.with_name(f"wide.results{suffix}").exists()
+    assert batch.api.calls() == {}
+
+
+def test_cli_requirement_columns_past_excels_last_column(batch) -> None:
+    """The requirement columns a sheet lacks count too: known once its offers are looked
+    up, they refuse it then, still before anything is sent."""
+    width = 16_384 - len(RESULT_COLUMNS) - 1  # room for the result columns and action
+    headers = ["type", "countryCode", "senderName", *(f"note {n}" for n in range(4, width + 1))]
+    path = _wide(batch.folder / "hr.xlsx", headers, ["ALPHANUMERIC_REGISTRATION", "HR", "Acme"])
+    result = batch.run(str(path))
+    assert result.exit_code == 2
+    assert f"Error: {path}, sheet 'Requests': has {width:,} columns and its results sheet" in (
+        result.output
+    )
+    assert "(the result columns in front, the requirement columns it lacks at the end)" in (
+        result.output
+    )
+    assert batch.api.stored() == []
+
+
+def test_cli_formatted_empty_columns_up_to_excels_last(batch) -> None:
+    """Columns with neither a name nor a value, up to Excel's last, formatted only, are
+    dropped: the results sheet has room and the row is sent."""
+    path = batch.folder / "formatted.xlsx"
+    book, [sheet] = new_book("Requests")
+    sheet.append(list(TOLL_FREE))
+    sheet.append(list(TOLL_FREE.values()))
+    sheet.cell(2, 16_384).font = Font(bold=True)
+    book.save(path)
+    assert '<c r="XFD2"' in sheet_xml(path)
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    out = openpyxl.load_workbook(path.with_name("formatted.results.xlsx"))["Requests"]
+    assert out.max_column == len(RESULT_COLUMNS) + 1 + len(TOLL_FREE)
+    assert len(batch.api.stored()) == 1

@@ -116,7 +116,8 @@ class JournalError(BatchError):
 
 
 class DiskFull(JournalError):
-    """A journal, lock or marker file could not be written for lack of disk space or quota.
+    """A file (the journal, the lock, a results sheet) could not be written for lack of
+    disk space or quota.
 
     Everything committed before stays; the change that failed was not made.
     """

@@ -11,6 +11,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import errno
 import functools
 import gc
 import io
@@ -31,7 +32,7 @@ from xml.etree import ElementTree
 
 import python_calamine
 
-from batch.errors import ConfigError, InputError
+from batch.errors import ConfigError, DiskFull, InputError
 from batch.workbook import GUIDE, Guide, Table, write_book
 
 logger = logging.getLogger(__name__)
@@ -827,6 +828,13 @@ def write_atomically(
     except BaseException as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            msg = (
+                f"out of space: cannot write {what} {path} ({exc.strerror}): the disk holding"
+                f" {path.parent} is full; free some space there, then run again (the journal"
+                " knows what was sent: nothing is sent twice)"
+            )
+            raise DiskFull(msg, path=path) from exc
         if isinstance(exc, OSError):
             msg = f"cannot write {what} {path}: {exc.strerror or exc}"
             raise ConfigError(msg) from exc

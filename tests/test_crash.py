@@ -255,3 +255,27 @@ def test_a_disk_that_fills_mid_run_stops_it_saying_so_and_nothing_is_lost(
     assert len([r for r in rows if r["requestId"]]) <= len(stored)
     filler.unlink()
     assert_exactly_once(api, run_to_the_end(api, path, small_disk), 40)
+
+
+def test_no_room_for_the_results_sheet_says_so_and_the_rerun_sends_nothing_twice(
+    batch, small_disk
+) -> None:
+    """The results sheet's disk is full after the rows were sent: exit 2 saying out of
+    space (no half-written file); once there is room, the same run again writes the
+    results and sends nothing a second time."""
+    from tests.test_run import toll_free
+
+    path = batch.csv([toll_free(str(n)) for n in range(1, 6)])
+    out = small_disk / "requests.results.csv"
+    filler = fill(small_disk)
+    result = batch.run(str(path), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert f"Error: out of space: cannot write the results file {out}" in result.stderr
+    assert "nothing is sent twice" in result.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+    assert len(batch.api.stored()) == 5
+    filler.unlink()
+    again = batch.run(str(path), "--out", str(out))
+    assert again.exit_code == 0, again.output
+    assert {r["result"] for r in batch.results(out)} == {"ALREADY_SUBMITTED"}
+    assert len(batch.api.stored()) == 5

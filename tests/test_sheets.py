@@ -635,6 +635,9 @@ def test_cli_formula_without_saved_value_is_invalid_and_kept(batch) -> None:
     cell = out.cell(3, values[0].index("capabilities") + 1)
     assert (cell.value, cell.data_type) == ('=CONCAT("S","MS")', "s")  # text, kept
     assert "a formula with no saved value" in cell.comment.text
+    again = batch.run(str(path.with_name("made.results.xlsx")))  # fed back unfixed
+    assert again.exit_code == 1, again.output
+    assert len(batch.api.stored()) == 1  # the formula's text is never sent as its value
 
 
 def test_cli_bare_cr_in_a_csv_cell(batch) -> None:
@@ -722,3 +725,18 @@ def test_cli_formatted_empty_columns_up_to_excels_last(batch) -> None:
     out = openpyxl.load_workbook(path.with_name("formatted.results.xlsx"))["Requests"]
     assert out.max_column == len(RESULT_COLUMNS) + 1 + len(TOLL_FREE)
     assert len(batch.api.stored()) == 1
+
+
+def test_cli_a_formula_kept_as_text_is_never_sent_as_a_value(batch) -> None:
+    """A free-text cell holding a formula's text (as a results sheet keeps a formula
+    that had no saved value) is INVALID on that cell, not sent with the text as value."""
+    from tests.test_run import DOC, hr_alpha
+
+    batch.document(DOC)
+    path = batch.csv([hr_alpha(companyName='=CONCAT("Acme"," d.o.o.")')])
+    result = batch.run(str(path))
+    assert result.exit_code == 1, result.output
+    [row] = batch.results(path.with_name("requests.results.csv"))
+    assert row["result"] == "INVALID"
+    assert row["errors"].startswith('companyName: a formula with no saved value (=CONCAT("Acme"')
+    assert batch.api.stored() == []

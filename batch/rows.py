@@ -282,10 +282,9 @@ def parse_sheet(sheet: Sheet, *, results: bool | None = None) -> list[Candidate]
         reference = row.cells[layout.reference].strip() if layout.reference is not None else ""
         errors, warnings = list(standard.errors), list(standard.warnings)
         candidate = Candidate(row, standard, reference or None, errors, warnings)
-        formulas = _formulas(row)
-        if formulas:
-            candidate.errors = _unsaved(sheet, row, formulas, errors)
-            candidate.unsaved = frozenset(sheet.headers[index] for index in formulas)
+        if row.formulas:
+            candidate.errors = _unsaved(sheet, row, errors)
+            candidate.unsaved = frozenset(sheet.headers[index] for index in row.formulas)
         if layout.action is not None and candidate.action not in ("", *ACTIONS):
             header = sheet.headers[layout.action]
             text = row.cells[layout.action].strip()
@@ -294,30 +293,30 @@ def parse_sheet(sheet: Sheet, *, results: bool | None = None) -> list[Candidate]
     return found
 
 
-# A formula as text: how a results sheet keeps one that had no saved value, so that a
-# rerun of it unfixed is not sent with the formula as the value.
-FORMULA_TEXT = regex.compile(r"=\s*(?:[A-Za-z_][\w.]*\s*\(|\$?[A-Za-z]{1,3}\$?\d)")
-
-
-def _formulas(row: Row) -> list[int]:
-    """The columns of a row holding a formula with no saved value, or its text."""
-    written = [i for i, text in enumerate(row.cells) if FORMULA_TEXT.match(text)]
-    return sorted({*row.formulas, *written})
-
-
-def _unsaved(sheet: Sheet, row: Row, formulas: list[int], errors: list[Problem]) -> list[Problem]:
+def _unsaved(sheet: Sheet, row: Row, errors: list[Problem]) -> list[Problem]:
     """A row's problems with its formulas that have no saved value, first, then those
     of its other columns."""
-    headers = {sheet.headers[index] for index in formulas}
+    headers = {sheet.headers[index] for index in row.formulas}
     found = [
         Problem(
-            f"a formula with no saved value ({_clipped(row.cells[index])}); open the file in"
-            " Excel and save it, or type the value",
+            _unsaved_formula(row.cells[index]),
             sheet.headers[index],
         )
-        for index in formulas
+        for index in row.formulas
     ]
     return found + [problem for problem in errors if problem.column not in headers]
+
+
+def _unsaved_formula(text: str) -> str:
+    return (
+        f"a formula with no saved value ({_clipped(text)}); open the file in Excel and save"
+        " it, or type the value"
+    )
+
+
+# A formula as text: how a results sheet keeps one that had no saved value, so that a
+# rerun of it unfixed does not send the formula as the value.
+FORMULA_TEXT = regex.compile(r"=\s*(?:[A-Za-z_][\w.]*\s*\(|\$?[A-Za-z]{1,3}\$?\d)")
 
 
 def _clipped(text: str, limit: int = 60) -> str:
@@ -535,6 +534,8 @@ class Requirement:
         text = cell.strip()
         if not text:
             return None, "required by Infobip" + self.hint() if self.required else None
+        if FORMULA_TEXT.match(text):
+            return None, _unsaved_formula(text)
         if not self.many:
             value, problems = self._value(text, documents)
             return (None, "; ".join(problems)) if problems else ((self.key, value), None)

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     import jsonschema
 
 SPEC_URI = "urn:infobip:resources"
+# Infobip's spec as published, and as normalized (../shared/infobip/normalize.py) so that
+# OpenAPI validators can use it: explicit discriminator mappings, JsonNode as any value.
+# Both ship in the package, so the contract tests need nothing beside a clone.
+PUBLISHED = "data/resources-openapi.published.json"
+NORMALIZED = "data/resources-openapi.normalized.json"
 
 # The operations the sandbox serves; the rest of the spec (coverage, search, inbound
 # configurations) is outside the resource-request flow.
@@ -72,7 +77,7 @@ class Operation:
 @functools.cache
 def spec() -> dict[str, Any]:
     """The normalized Resources API spec, as shipped with the package."""
-    text = resources.files("batch").joinpath("data/resources-openapi.json").read_text()
+    text = resources.files("batch").joinpath(NORMALIZED).read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

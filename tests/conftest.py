@@ -1,5 +1,6 @@
 """Fixtures: sandboxes served over real loopback HTTP, and an httpx client whose every
-request and response is checked against Infobip's normalized spec with openapi-core."""
+request and response is checked against Infobip's normalized spec (the copy the package
+ships) with openapi-core."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,31 +27,22 @@ from openapi_core.validation.request.validators import (
 from openapi_core.validation.response.validators import V31ResponseHeadersValidator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from batch import contract
 from batch.cli import main as cli_main
 from batch.sandbox.app import SandboxConfig
 from batch.sandbox.server import RunningSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT.parent / "shared" / "infobip" / "resources-openapi.normalized.json"
-PUBLISHED = ROOT.parent / "shared" / "infobip" / "resources-openapi.json"
-
-
-ABSENT = f"{SPEC} is absent: contract checks need Infobip's spec from ../shared"
+SPEC = Path(str(resources.files("batch").joinpath(contract.NORMALIZED)))
+PUBLISHED = Path(str(resources.files("batch").joinpath(contract.PUBLISHED)))
+# Where CI lays out Infobip's originals beside the clone; the shipped copies must match.
+SHARED = ROOT.parent / "shared" / "infobip"
 
 
 @pytest.fixture(scope="session")
-def contract() -> OpenAPI | None:
-    """Infobip's spec, from ../shared as CI lays it out beside the clone; None without it,
-    and then the sandbox tests still run, unchecked (test_contract_checks_are_on says so)."""
-    return OpenAPI.from_file_path(str(SPEC)) if SPEC.exists() else None
-
-
-@pytest.fixture
-def openapi(contract: OpenAPI | None) -> OpenAPI:
-    """The spec, for tests that cannot do without it."""
-    if contract is None:
-        pytest.skip(ABSENT)
-    return contract
+def openapi() -> OpenAPI:
+    """Infobip's normalized spec, as the package ships it."""
+    return OpenAPI.from_file_path(str(SPEC))
 
 
 def _check_exchange(
@@ -137,7 +130,7 @@ class Api:
 
 
 @pytest.fixture
-def make_api(contract: OpenAPI | None) -> Iterator[Callable[..., Api]]:
+def make_api(openapi: OpenAPI) -> Iterator[Callable[..., Api]]:
     """Start a sandbox with the given SandboxConfig fields (fast lifecycle unless told)."""
     opened: list[tuple[RunningSandbox, list[httpx.Client]]] = []
 
@@ -145,10 +138,7 @@ def make_api(contract: OpenAPI | None) -> Iterator[Callable[..., Api]]:
         running = RunningSandbox(SandboxConfig(**config)).__enter__()
 
         def client(**hook: Any) -> httpx.Client:
-            checked = check and contract is not None
-            hooks = (
-                {"response": [lambda r: _check_exchange(contract, r, **hook)]} if checked else {}
-            )
+            hooks = {"response": [lambda r: _check_exchange(openapi, r, **hook)]} if check else {}
             return httpx.Client(
                 base_url=running.base_url,
                 headers=running.headers,

@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
 from batch import contract
-from tests.conftest import PUBLISHED, SPEC, spec_examples
+from tests.conftest import PUBLISHED, SHARED, SPEC, spec_examples
 from tests.helpers import drive_to
 
 LOOKUP = "/resources/1/requirements-lookup"
 REQUESTS = "/resources/1/requests"
 
 
-def test_contract_checks_are_on(openapi) -> None:
-    """Exchanges are checked against ../shared's spec (this skips, saying so, without it)."""
-    assert openapi.spec is not None
-
-
-def test_shipped_spec_is_the_shared_one() -> None:
-    """The spec copy inside the package is byte for byte the normalized spec in ../shared."""
-    if not SPEC.exists():
-        pytest.skip(f"{SPEC} is absent")
-    shipped = contract.spec()
-    assert shipped == json.loads(SPEC.read_text())
+@pytest.mark.parametrize(
+    ("shipped", "original"),
+    [
+        pytest.param(SPEC, "resources-openapi.normalized.json", id="normalized"),
+        pytest.param(PUBLISHED, "resources-openapi.json", id="published"),
+    ],
+)
+def test_shipped_specs_are_the_shared_ones(shipped, original) -> None:
+    """The spec copies inside the package are byte for byte Infobip's in ../shared."""
+    if not (SHARED / original).exists():
+        pytest.skip(f"{SHARED / original} is absent: nothing to compare the shipped copy with")
+    assert shipped.read_bytes() == (SHARED / original).read_bytes()
 
 
 def test_limits_are_the_published_ones() -> None:
@@ -43,9 +45,7 @@ def test_limits_are_the_published_ones() -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "name", list(spec_examples(PUBLISHED, LOOKUP, "post")) if PUBLISHED.exists() else []
-)
+@pytest.mark.parametrize("name", list(spec_examples(PUBLISHED, LOOKUP, "post")))
 def test_lookup_examples_get_valid_answers(api, name) -> None:
     """Each requirements-lookup example in the spec is answered (the client hook validates it)."""
     body = spec_examples(PUBLISHED, LOOKUP, "post")[name]
@@ -71,8 +71,6 @@ SUBMIT_OUTCOMES = {
 @pytest.mark.parametrize("name", list(SUBMIT_OUTCOMES))
 def test_submit_examples_get_valid_answers(api, name) -> None:
     """Each submit example gets a spec-valid answer: stored, or refused with the reasons."""
-    if not PUBLISHED.exists():
-        pytest.skip(f"{PUBLISHED} is absent")
     body = spec_examples(PUBLISHED, REQUESTS, "post")[name]
     status, properties = SUBMIT_OUTCOMES[name]
     response = api.client.post(REQUESTS, json=body)
@@ -83,8 +81,6 @@ def test_submit_examples_get_valid_answers(api, name) -> None:
 
 def test_update_example_gets_valid_answer(api) -> None:
     """The spec's PATCH example, sent to a request awaiting an update, gets a spec-valid 400."""
-    if not PUBLISHED.exists():
-        pytest.skip(f"{PUBLISHED} is absent")
     spec = json.loads(PUBLISHED.read_text())
     content = spec["paths"]["/resources/1/requests/{id}"]["patch"]["requestBody"]["content"]
     (example,) = content["application/json"]["examples"].values()
@@ -96,8 +92,6 @@ def test_update_example_gets_valid_answer(api) -> None:
 
 def test_list_parameter_examples_get_valid_answers(api) -> None:
     """The spec's list-parameter examples (comma-joined, as it writes them) filter as meant."""
-    if not PUBLISHED.exists():
-        pytest.skip(f"{PUBLISHED} is absent")
     spec = json.loads(PUBLISHED.read_text())
     parameters = spec["paths"][REQUESTS]["get"]["parameters"]
     examples = {p["name"]: p["example"] for p in parameters if "example" in p}
@@ -113,8 +107,30 @@ def test_list_parameter_examples_get_valid_answers(api) -> None:
 
 def test_document_types_are_the_published_ones() -> None:
     """The upload extensions client and sandbox accept are exactly those the spec lists."""
-    if not PUBLISHED.exists():
-        pytest.skip(f"{PUBLISHED} is absent")
     text = PUBLISHED.read_text()
     listed = text.split("Supported file formats: ", 1)[1].split('"', 1)[0]
     assert {ext.strip() for ext in listed.split(",")} == set(contract.DOCUMENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        pytest.param("PUT", f"{REQUESTS}/{uuid.uuid4()}", {"GET", "HEAD", "PATCH"}, id="request"),
+        pytest.param("DELETE", REQUESTS, {"GET", "HEAD", "POST"}, id="requests"),
+        pytest.param("GET", LOOKUP, {"POST"}, id="lookup"),
+    ],
+)
+def test_method_a_path_lacks_is_a_405_listing_its_methods(make_api, method, path, allowed) -> None:
+    """A method the spec lacks for a path is a 405 ApiError whose Allow names all the path's
+    methods (fuzz-found: a plain-text 405 named only those of one operation)."""
+    response = make_api(rate_limits=False, check=False).client.request(method, path)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == allowed
+    contract.validator("ApiError").validate(response.json())
+
+
+def test_unknown_path_is_a_404_api_error(make_api) -> None:
+    """A path outside the spec gets a 404 in the spec's ApiError shape, as every refusal does."""
+    response = make_api(rate_limits=False, check=False).client.get("/resources/2/requests")
+    assert response.status_code == 404
+    contract.validator("ApiError").validate(response.json())

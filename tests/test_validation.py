@@ -12,6 +12,7 @@ from batch.sandbox import catalogue
 from tests.helpers import alpha, drive_to, replace, ten_dlc, toll_free
 
 REQUESTS = "/resources/1/requests"
+LOOKUP = "/resources/1/requirements-lookup"
 
 
 def violations(response) -> dict[str, str]:
@@ -96,6 +97,24 @@ def test_unknown_type_and_non_json(api) -> None:
         REQUESTS, content=b"{nope", headers={"Content-Type": "application/json"}
     )
     assert violations(response)[""] == "must be a JSON object"
+
+
+@pytest.mark.parametrize(
+    "path", [pytest.param(REQUESTS, id="submit"), pytest.param(LOOKUP, id="lookup")]
+)
+@pytest.mark.parametrize(
+    "kind", [pytest.param({"x": 1}, id="object"), pytest.param(["NUMBER_PURCHASE"], id="list")]
+)
+def test_type_of_the_wrong_json_type_is_a_400(api, path, kind) -> None:
+    """A `type` that is an object or a list is an E400 naming it, not a 500 (fuzz-found)."""
+    response = api.bad.post(path, json={"type": kind, "countryCode": "US"})
+    assert "must be one of" in violations(response)["type"]
+
+
+def test_contact_emails_of_the_wrong_json_type_are_a_400(api) -> None:
+    """additionalContactEmails that is not a list is a schema violation, not a 500 (fuzz-found)."""
+    response = api.bad.post(REQUESTS, json=toll_free() | {"additionalContactEmails": 1.5})
+    assert violations(response) == {"additionalContactEmails": "must be of type array"}
 
 
 def test_unknown_fields_tolerated(api) -> None:

@@ -111,15 +111,21 @@ class NoResponse(Response):
             pass
 
 
-def api_error(code: str, violations: Sequence[dict[str, str]] = ()) -> JSONResponse:
+def api_error(
+    code: str,
+    violations: Sequence[dict[str, str]] = (),
+    *,
+    description: str = "Resource not available for given parameters.",
+) -> JSONResponse:
     """The spec's ApiError body for an error code, with its HTTP status from the code.
 
     A catalogue may name codes the spec has no example of (Infobip's guide names
-    RES-NUM-LOOKUP404, the spec does not); those get a plain description.
+    RES-NUM-LOOKUP404, the spec does not); those, and routing's 404 and 405, get the
+    given description.
     """
     example = contract.error_examples().get(code) or {
         "errorCode": code,
-        "description": "Resource not available for given parameters.",
+        "description": description,
         "action": "Please adjust your parameters and try again.",
         "resources": [],
     }
@@ -140,7 +146,11 @@ class Sandbox:
         self.calls: Counter[tuple[str, int]] = Counter()
         self.drop_connection: Callable[[Scope], bool] | None = None
         self._faults = random.Random(config.seed)
-        self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
+        self.app = Starlette(
+            routes=self._routes(),
+            lifespan=self._lifespan,
+            exception_handlers={HTTPException: _routing_error},
+        )
 
     def _routes(self) -> list[Route]:
         api = [
@@ -154,10 +164,13 @@ class Sandbox:
             ("download-document", self._download),
             ("delete-document", self._delete),
         ]
-        routes = []
+        # One route per path, so a method the path lacks gets a 405 whose Allow header
+        # lists every method the path has, not just those of the first route matched.
+        by_path: dict[str, dict[str, Handler]] = {}
         for operation_id, handler in api:
             op = contract.operations()[operation_id]
-            routes.append(Route(op.path, self._gate(op, handler), methods=[op.method]))
+            by_path.setdefault(op.path, {})[op.method] = self._gate(op, handler)
+        routes = [Route(p, _by_method(hs), methods=list(hs)) for p, hs in by_path.items()]
         helpers: list[tuple[str, str, Handler]] = [
             ("/_sandbox/requests", "GET", self._dump_requests),
             ("/_sandbox/calls", "GET", self._dump_calls),
@@ -296,8 +309,11 @@ class Sandbox:
 
     async def _list(self, request: Request) -> Response:
         query = request.query_params
+        violations = checks.query_violations({name: query.getlist(name) for name in query})
+        if violations:
+            return api_error("E400", violations)
         types, countries, statuses = (
-            _multi(query.getlist(n)) for n in ("type", "countryCode", "status")
+            checks.list_values(query.getlist(n)) for n in ("type", "countryCode", "status")
         )
         found = [
             r
@@ -480,6 +496,25 @@ class Sandbox:
         logger.error("gave up delivering %d webhook event(s)", len(batch))
 
 
+def _by_method(handlers: dict[str, Handler]) -> Handler:
+    """One path's operations as one endpoint; HEAD is answered as GET, as starlette does."""
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return endpoint
+
+
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    """Routing's own refusals (no such path, no such method) as ApiErrors, like every
+    other refusal, keeping their headers (a 405's Allow)."""
+    assert isinstance(exc, HTTPException)
+    response = api_error(f"E{exc.status_code}", description=exc.detail)
+    response.headers.update(exc.headers or {})
+    return response
+
+
 def _disposition(filename: str) -> str:
     """An attachment header for any file name: RFC 6266's `filename*` when the name is
     not plain ASCII (HTTP headers are Latin-1), as starlette's FileResponse does."""
@@ -499,11 +534,6 @@ async def _json(request: Request) -> Any:
         return json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
-
-
-def _multi(values: list[str]) -> set[str]:
-    """Repeated keys (`type=A&type=B`) and comma-joined values (`type=A,B`) alike."""
-    return {part.strip() for value in values for part in value.split(",") if part.strip()}
 
 
 def _int(text: str | None, default: int) -> int:

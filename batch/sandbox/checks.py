@@ -1,10 +1,11 @@
-"""How the sandbox judges submit and PATCH bodies: the spec's schemas, then the
-matching catalogue entry's requirement specs, then the request-specific rules."""
+"""How the sandbox judges lookup, submit and PATCH bodies (the spec's schemas, then the
+matching catalogue entry's requirement specs, then the request-specific rules) and the
+list's query parameters."""
 
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import jsonschema
@@ -19,6 +20,8 @@ EMAIL = regex.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 GSM_NUMBER = regex.compile(r"\+?[1-9][0-9]{6,14}")
 INTEGER = regex.compile(r"-?[0-9]+")
 COUNTRY = regex.compile(r"[A-Z]{2}")
+DECIMAL = regex.compile(r"[+-]?[0-9]+")
+INT32 = range(-(2**31), 2**31)
 REQUEST_SCHEMAS = {
     "ALPHANUMERIC_REGISTRATION": "AlphaResourceOrderRequestApiDoc",
     "NUMBER_PURCHASE": "NumberResourceOrderRequestApiDoc",
@@ -53,9 +56,11 @@ def body_violations(body: Any, schemas: Mapping[str, str]) -> list[Violation]:
     """Violations of a submit or lookup body: its type first, then that type's schema."""
     if not isinstance(body, dict):
         return [_v("", "must be a JSON object")]
-    if body.get("type") not in schemas:
+    kind = body.get("type")
+    # An object or list here is a wrong type, not a key: `in` on it would raise.
+    if not isinstance(kind, str) or kind not in schemas:
         return [_v("type", f"must be one of {sorted(schemas)}")]
-    found = schema_violations(schemas[body["type"]], body)
+    found = schema_violations(schemas[kind], body)
     country = body.get("countryCode")
     if isinstance(country, str) and not COUNTRY.fullmatch(country):
         found.append(_v("countryCode", "must be an ISO 3166-1 alpha-2 country code"))
@@ -63,10 +68,45 @@ def body_violations(body: Any, schemas: Mapping[str, str]) -> list[Violation]:
     if body["type"] == "ALPHANUMERIC_REGISTRATION" and isinstance(sender, str):
         if not set(sender) <= contract.GSM7 or not any(c.isalpha() for c in sender):
             found.append(_v("senderName", "must use the GSM-7 alphabet and contain a letter"))
-    for index, email in enumerate(body.get("additionalContactEmails") or []):
+    emails = body.get("additionalContactEmails")
+    # A wrong type is already a schema violation; the rules below judge only right ones.
+    for index, email in enumerate(emails if isinstance(emails, list) else []):
         if isinstance(email, str) and not EMAIL.fullmatch(email):
             found.append(_v(f"additionalContactEmails[{index}]", "must be a valid email address"))
     return _unique(found)
+
+
+def query_violations(query: Mapping[str, Sequence[str]]) -> list[Violation]:
+    """Violations of the list's query parameters, refused as Spring's parameter binding
+    (which the spec's springdoc naming shows Infobip runs on) refuses them.
+
+    `page` and `size` must be 32-bit integers and `type` and `status` values must be in
+    their enums (each comma-joined part alike, and an empty one is in no enum). A size
+    or page out of range is no violation: the spec's schema allows any int32 and
+    documents no 400 for the list, so the nearest page size or page is served instead.
+    """
+    found = [
+        _v(name, "must be a 32-bit integer")
+        for name in ("page", "size")
+        for value in query.get(name, ())
+        if not (DECIMAL.fullmatch(value) and int(value) in INT32)
+    ]
+    enums = {"type": tuple(REQUEST_SCHEMAS), "status": contract.enum("ResourceOrderStatus")}
+    found += [
+        _v(name, f"must be one of {list(allowed)}")
+        for name, allowed in enums.items()
+        if not _parts(query.get(name, ())) <= set(allowed)
+    ]
+    return found
+
+
+def list_values(values: Iterable[str]) -> set[str]:
+    """Repeated keys (`type=A&type=B`) and comma-joined values (`type=A,B`) alike."""
+    return _parts(values) - {""}
+
+
+def _parts(values: Iterable[str]) -> set[str]:
+    return {part.strip() for value in values for part in value.split(",")}
 
 
 def requirement_violations(

@@ -51,16 +51,18 @@ def journal_rows() -> list[tuple[str, str | None]]:
 PAGE = b"<html><body><h1>Proxy Authentication Required</h1>key=%s</body></html>"
 
 
+@pytest.mark.parametrize("status", [407, 404])
 def test_a_proxy_page_refusing_the_lookup_makes_rows_invalid_and_is_not_remembered(
-    batch, hostile
+    batch, hostile, status
 ) -> None:
-    """A corporate proxy's 407 page (echoing the key, as some do): each row that needed
-    the lookup is INVALID with the status and an excerpt, the key blanked; the next run,
-    the proxy fixed, asks again instead of remembering the page for a day."""
+    """A corporate proxy's 407 or 404 page (echoing the key, as some do): each row that
+    needed the lookup is INVALID with the status and an excerpt, the key blanked; the next
+    run, the proxy fixed, asks again instead of remembering the page for a day as
+    "Infobip offers no ..."."""
     batch.document(DOC)
     batch.csv([hr_alpha()])
     page = PAGE % batch.api.running.api_key.encode()
-    hostile.on("POST", LOOKUP, status=407, body=page, headers={"Content-Type": "text/html"})
+    hostile.on("POST", LOOKUP, status=status, body=page, headers={"Content-Type": "text/html"})
     code, output = through(batch, hostile, "validate", str(batch.folder / "requests.csv"))
     assert code == 1, output
     (row,) = results(batch)
@@ -70,7 +72,7 @@ def test_a_proxy_page_refusing_the_lookup_makes_rows_invalid_and_is_not_remember
         " to Infobip (by a proxy?)" in row["errors"]
     )
     assert (
-        "HTTP 407: <html><body><h1>Proxy Authentication Required</h1>key=[API key]"
+        f"HTTP {status}: <html><body><h1>Proxy Authentication Required</h1>key=[API key]"
         in (row["errors"])
     )
     hostile.rules.clear()
@@ -241,3 +243,34 @@ def test_a_long_retry_after_is_waited_and_logged(batch, hostile) -> None:
     code, output = through(batch, hostile, "validate", str(path), "--log-format", "json")
     assert code == 0, output
     assert f"POST {LOOKUP}: Infobip asks to wait 5 s before trying again" in output
+
+
+def test_a_stored_submit_whose_answer_the_journal_cannot_record_keeps_its_id(
+    batch, monkeypatch
+) -> None:
+    """Infobip stores the request, then the journal cannot record its id (a full disk):
+    the run stops with exit 2 saying so, and the row is SUBMITTED with that id, not
+    "FAILED, not sent"; the next run finds it in the list and sends nothing again."""
+    from batch import journal as batch_journal
+    from batch.errors import DiskFull
+
+    path = batch.csv([toll_free()])
+
+    def full(self, key, request_id, **kwargs):
+        raise DiskFull("out of space: cannot write journal (test)", path=self.path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(batch_journal.Journal, "submitted", full)
+        result = batch.run(str(path))
+    assert result.exit_code == 2, result.output
+    assert "out of space: cannot write journal (test)" in result.stderr
+    (stored,) = batch.api.stored()
+    (row,) = batch.results(batch.folder / "requests.results.csv")
+    assert (row["result"], row["requestId"]) == ("SUBMITTED", stored["id"])
+    assert "the journal could not record its requestId" in row["errors"]
+    assert journal_rows() == [("SUBMITTING", None)]  # what the journal knows
+    again = batch.run(str(path))
+    assert again.exit_code == 0, again.output
+    (row,) = batch.results(batch.folder / "requests.results.csv")
+    assert (row["result"], row["requestId"]) == ("ALREADY_SUBMITTED", stored["id"])
+    assert len(batch.api.stored()) == 1

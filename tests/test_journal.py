@@ -931,15 +931,15 @@ def test_a_full_disk_when_taking_the_lock_says_out_of_space(
     def full(fd: int, data: bytes, offset: int) -> int:
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(journal_module.os, "pwrite", full)
-    with pytest.raises(DiskFull) as caught, state_lock(state_dir):
-        pytest.fail("the lock was taken")
+    with monkeypatch.context() as patch, pytest.raises(DiskFull) as caught:
+        patch.setattr(journal_module.os, "pwrite", full)
+        with state_lock(state_dir):
+            pytest.fail("the lock was taken")
     lock = state_dir / "lock"
     expected = f"out of space: cannot write lock file {lock} ({os.strerror(code)}): the disk"
     assert str(caught.value).startswith(expected)
     assert f"the disk holding {state_dir} is full" in str(caught.value)
     assert out_of_space(caught.value) and caught.value.path == lock
-    monkeypatch.undo()
     with state_lock(state_dir):
         assert lock.read_text() == f"{os.getpid()}\n"
 

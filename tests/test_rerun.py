@@ -524,8 +524,9 @@ def test_a_full_journal_stops_the_run_saying_out_of_space(batch, monkeypatch) ->
         prepare(connection, journal_path, **options)
         connection.execute("PRAGMA max_page_count = 1")  # no room beyond what it has
 
-    monkeypatch.setattr(batch_journal, "_prepare", full_after_opening)
-    result = batch.run(str(path), "--state-dir", str(state_dir))
+    with monkeypatch.context() as patch:  # undone after: space again
+        patch.setattr(batch_journal, "_prepare", full_after_opening)
+        result = batch.run(str(path), "--state-dir", str(state_dir))
     assert result.exit_code == 2, result.output
     [journal_path] = state_dir.glob("journal-*.sqlite3")
     assert (
@@ -533,7 +534,7 @@ def test_a_full_journal_stops_the_run_saying_out_of_space(batch, monkeypatch) ->
         f" the disk holding {state_dir} is full" in result.stderr
     )
     assert batch.api.stored() == []
-    monkeypatch.undo()  # space again: the next run sends each row once
+    # Space again: the next run sends each row once.
     again = batch.run(str(path), "--state-dir", str(state_dir))
     assert again.exit_code == 0, again.output
     assert len(batch.api.stored()) == 40 == batch.api.calls()[SUBMIT]

@@ -724,6 +724,21 @@ def _unsaved_formulas(archive: zipfile.ZipFile, member: str) -> list[tuple[int, 
     their own: theirs is the first cell's, moved as Excel moves it."""
     found: list[tuple[int, int, str]] = []
     shared: dict[str, tuple[str, str]] = {}  # by its index: the first cell's formula, place
+    for row, column, element in _cells(archive, member):
+        parts = {_local(child.tag): child for child in element}
+        if "f" not in parts:
+            continue
+        text = _formula(parts["f"], _letter(column) + str(row), shared)
+        value = parts.get("v")
+        saved = value is not None and (bool(value.text) or element.get("t") == "str")
+        if not saved and text:
+            found.append((row, column, text))
+    return found
+
+
+def _cells(archive: zipfile.ZipFile, member: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
+    """Each cell element of a sheet part with its row and 0-based column, streamed: a
+    row's elements are freed once it is read."""
     row, column = 0, -1
     with archive.open(member) as stream:
         for event, element in ElementTree.iterparse(stream, events=("start", "end")):
@@ -732,17 +747,9 @@ def _unsaved_formulas(archive: zipfile.ZipFile, member: str) -> list[tuple[int, 
                 row, column = int(element.get("r") or row + 1), -1
             elif tag == "c" and event == "end":
                 row, column = _cell_position(element.get("r"), row, column)
-                parts = {_local(child.tag): child for child in element}
-                if "f" not in parts:
-                    continue
-                text = _formula(parts["f"], _letter(column) + str(row), shared)
-                value = parts.get("v")
-                saved = value is not None and (bool(value.text) or element.get("t") == "str")
-                if not saved and text:
-                    found.append((row, column, text))
+                yield row, column, element
             elif tag == "row" and event == "end":
                 element.clear()
-    return found
 
 
 def _formula(element: ElementTree.Element, where: str, shared: dict[str, tuple[str, str]]) -> str:
@@ -782,19 +789,10 @@ def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
 
 def _first_error_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int, str] | None:
     """The row, 0-based column and text of the first error cell of a sheet part."""
-    row, column = 0, -1
-    with archive.open(member) as stream:
-        for event, element in ElementTree.iterparse(stream, events=("start", "end")):
-            tag = _local(element.tag)
-            if tag == "row" and event == "start":
-                row, column = int(element.get("r") or row + 1), -1
-            elif tag == "c" and event == "end":
-                row, column = _cell_position(element.get("r"), row, column)
-                if element.get("t") == "e":
-                    texts = [child.text for child in element if _local(child.tag) == "v"]
-                    return row, column, (texts[0] if texts else None) or "#ERROR"
-            elif tag == "row" and event == "end":
-                element.clear()
+    for row, column, element in _cells(archive, member):
+        if element.get("t") == "e":
+            texts = [child.text for child in element if _local(child.tag) == "v"]
+            return row, column, (texts[0] if texts else None) or "#ERROR"
     return None
 
 

@@ -419,11 +419,13 @@ class Infobip:
     def _raise_for_status(self, answer: Answer) -> None:
         if answer.status_code in (401, 403):
             refusal = self._refusal(answer)
-            raise AuthError(
-                f"Infobip refused the credentials: {refusal}",
-                status=refusal.status,
-                code=refusal.code,
+            said = (
+                f"Infobip refused the credentials: {refusal}"
+                if refusal.infobip
+                else f"{answer.call} was refused with HTTP {answer.status_code} by something"
+                f" that is not Infobip's API (a proxy?): {refusal.description or 'no text'}"
             )
+            raise AuthError(said, status=refusal.status, code=refusal.code)
         if answer.is_error:
             raise self._refusal(answer)
 

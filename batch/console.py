@@ -152,6 +152,13 @@ def summary(report: Report, *, live: bool) -> None:
             report.output,
             extra={"fields": {"needYou": report.needs[Need.YOU]}},
         )
+    if report.needs[Need.LATER] and not report.stopped:
+        logger.warning(
+            "%d row(s) wait for a later run (see their nextStep in %s): run the file again",
+            report.needs[Need.LATER],
+            report.output,
+            extra={"fields": {"needLater": report.needs[Need.LATER]}},
+        )
     if report.stopped:
         logger.error(
             "the run stopped early: %s",

@@ -1,7 +1,8 @@
 """Cron mode: run every request file a CRM dropped into a folder, file each one away.
 
 An input moves to `processed/` once its results are safely written, unless some of its
-rows are still to be done (DEFERRED, UNCERTAIN, or the run stopped): then it stays, and
+rows are still to be done (DEFERRED, UNCERTAIN, not checked because Infobip's
+requirements could not be read, or the run stopped): then it stays, and
 the next run finishes it (what was submitted comes back ALREADY_SUBMITTED, at no cost).
 A file that cannot be read moves to `rejected/`, with the reason beside its results.
 """
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from batch.errors import ConfigError
+from batch.outcome import Need
 from batch.run import Report
 
 SUFFIXES = (".csv", ".xlsx", ".xlsm")
@@ -31,7 +33,8 @@ def inputs(inbox: Path) -> list[Path]:
 
 def finished(report: Report) -> bool:
     """Whether nothing is left to do for the file: it can be filed away."""
-    return report.stopped is None and not UNFINISHED & set(report.results)
+    later = report.needs.get(Need.LATER, 0)
+    return report.stopped is None and not later and not UNFINISHED & set(report.results)
 
 
 def file_away(path: Path, folder: Path) -> Path:

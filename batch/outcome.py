@@ -169,6 +169,9 @@ class Outcome:
     same_as: str = ""  # for a DUPLICATE: the row it repeats
     replaces: str = ""  # resubmitted: the requestId of the REJECTED or CANCELED request
     ready: bool = False  # passed every check: to be sent, or followed up
+    # Not checked: its requirements could not be read (a proxy's page, an answer off the
+    # spec), which a later run may well read; nothing in the row is known to be wrong.
+    unchecked: bool = False
     # `result` is an earlier run's (read back by `status`): where the request stands now
     # decides what is next, not what that run did.
     earlier_result: bool = False
@@ -246,6 +249,15 @@ def _deferred(o: Outcome) -> tuple[Need, str]:
     )
 
 
+def _invalid(o: Outcome) -> tuple[Need, str]:
+    if o.unchecked and len(o.errors) == 1:
+        return Need.LATER, (
+            "Not checked, not sent: Infobip's requirements for it could not be read (see"
+            " errors). Run the file again later; if it keeps happening, ask your IT about it."
+        )
+    return Need.YOU, "Fix the marked cells (see errors), then validate or run the file again."
+
+
 def _failed(o: Outcome) -> tuple[Need, str]:
     if o.stopped:
         return Need.LATER, "Not sent because the run stopped: run the file again."
@@ -254,10 +266,6 @@ def _failed(o: Outcome) -> tuple[Need, str]:
 
 # What a row needs after this run, by result, where the result alone says it.
 _SAID: dict[Result, tuple[Need, str]] = {
-    Result.INVALID: (
-        Need.YOU,
-        "Fix the marked cells (see errors), then validate or run the file again.",
-    ),
     Result.CONFLICT: (
         Need.YOU,
         "This reference was sent before with other content: to ask for something new, give"
@@ -280,6 +288,7 @@ _SAID: dict[Result, tuple[Need, str]] = {
 }
 # ... and where it depends on the row (None: the request decides).
 _DECIDED: dict[Result, Callable[[Outcome], tuple[Need | None, str]]] = {
+    Result.INVALID: _invalid,
     Result.DUPLICATE: _duplicate,
     Result.VALID: _valid,
     Result.DEFERRED: _deferred,

@@ -297,9 +297,14 @@ async def check_rows(
     prepared = {key: rowlib.prepare(offer.requirements) for key, offer in offers.items()}
     by_sheet: dict[int, set[str]] = defaultdict(set)  # the columns some offer of it asks for
     layouts = {id(c.standard.layout): c.standard.layout for c in candidates}
+    unread = {
+        layout for layout, key in groups if offers[key].kind in _UNREAD and offers[key].refusal
+    }
     for layout, key in groups:
         by_sheet[layout].update(requirement.column for requirement in prepared[key])
     for layout, asked_columns in by_sheet.items():
+        if layout in unread:  # which columns are asked for is not known
+            continue
         for header in rowlib.unasked(layouts[layout], asked_columns):
             sheet = layouts[layout].sheet_type or "the sheet"
             logger.warning(
@@ -314,6 +319,7 @@ async def check_rows(
             problem = _not_offered(lookups[key], offer)
             for candidate in group:
                 candidate.error("countryCode", problem)
+                candidate.outcome.unchecked = offer.kind in _UNREAD
         else:
             rowlib.check_requirements(
                 group, prepared[key], documents=documents, asked=by_sheet[layout]
@@ -321,6 +327,11 @@ async def check_rows(
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
     return offers
+
+
+# Lookups whose answer could not be had (a proxy's refusal, an answer off the spec): the
+# rows are not known to be wrong, and a later run may read it.
+_UNREAD = frozenset({"blocked", "unreadable"})
 
 
 def _not_offered(lookup: Mapping[str, Any], offer: Offer) -> str:

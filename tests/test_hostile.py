@@ -67,6 +67,7 @@ def test_a_proxy_page_refusing_the_lookup_makes_rows_invalid_and_is_not_remember
     assert code == 1, output
     (row,) = results(batch)
     assert row["result"] == "INVALID"
+    assert row["nextStep"].startswith("Not checked, not sent: Infobip's requirements for it")
     assert (
         "the requirements lookup for alphanumeric registration in HR was refused on its way"
         " to Infobip (by a proxy?)" in row["errors"]
@@ -274,3 +275,35 @@ def test_a_stored_submit_whose_answer_the_journal_cannot_record_keeps_its_id(
     (row,) = batch.results(batch.folder / "requests.results.csv")
     assert (row["result"], row["requestId"]) == ("ALREADY_SUBMITTED", stored["id"])
     assert len(batch.api.stored()) == 1
+
+
+def test_cron_keeps_a_file_whose_lookups_a_proxy_refused_for_the_next_night(batch, hostile):
+    """In cron mode, a file whose rows could not be checked (a proxy refused the lookup)
+    stays in the inbox for the next run, instead of being filed away as processed."""
+    inbox = batch.folder / "inbox"
+    inbox.mkdir()
+    batch.document(f"inbox/{DOC}")
+    path = batch.csv([hr_alpha()], name="inbox/export.csv")
+    hostile.on("POST", LOOKUP, status=407, body=b"<html>Proxy login</html>")
+    code, output = through(batch, hostile, "run", "--inbox", str(inbox))
+    assert code == 1, output
+    assert path.exists() and not (inbox / "processed").exists()
+    hostile.rules.clear()
+    code, output = through(batch, hostile, "run", "--inbox", str(inbox))
+    assert code == 0, output
+    assert (inbox / "processed" / "export.csv").exists()
+
+
+def test_a_proxy_refusing_with_403_is_not_blamed_on_the_key(batch, hostile) -> None:
+    """A 403 page that is not Infobip's (a proxy's policy) stops the run as refused
+    credentials would (exit 3), but says what answered, not that the key is wrong."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha()])
+    hostile.on("POST", LOOKUP, status=403, body=b"<html>Blocked by policy</html>", headers={})
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 3, output
+    assert (
+        f"Error: POST {LOOKUP} was refused with HTTP 403 by something that is not Infobip's"
+        " API (a proxy?): <html>Blocked by policy</html>" in output
+    )
+    assert batch.api.stored() == []

@@ -134,8 +134,11 @@ def schema_name(short: str) -> str:
 
 @functools.cache
 def validator(short: str) -> jsonschema.protocols.Validator:
-    """A JSON-schema validator for one of the spec's component schemas."""
-    import jsonschema  # only the sandbox validates bodies: the batch run starts faster
+    """A JSON-schema validator for one of the spec's component schemas.
+
+    jsonschema is loaded when first needed (a lookup's answer, the sandbox): a run whose
+    requirements are all cached starts without it."""
+    import jsonschema
     import referencing
     import referencing.jsonschema
 

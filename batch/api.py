@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import mimetypes
+import re
 import socket
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -95,7 +96,9 @@ class Answer:
     def bad(self, what: str, *, shown: bool = True) -> BadAnswer:
         """This answer as off the spec: `what` it is, the status, the type, an excerpt
         (unless not `shown`)."""
-        kind = self.headers.get("content-type", "no content type").split(";")[0]
+        kind = self.excerpt(
+            self.headers.get("content-type", "no content type").split(";")[0].encode()
+        )
         excerpt = f": {self.excerpt(self.content)!r}" if self.content.strip() else ", empty"
         excerpt = excerpt if shown else ""
         return BadAnswer(
@@ -106,8 +109,7 @@ class Answer:
 
     def excerpt(self, content: bytes, limit: int = 120) -> str:
         """The start of `content` as one short line of printable text, the key blanked."""
-        if self.secret:
-            content = content.replace(self.secret, b"[API key]")
+        content = redacted(content, self.secret)
         text = " ".join(content[: limit * 4].decode("utf-8", "replace").split())
         text = "".join(char if char.isprintable() else "?" for char in text)
         return text if len(text) <= limit else f"{text[: limit - 1]}…"
@@ -200,12 +202,7 @@ class Infobip:
             AuthError, ApiError: credentials refused; unreachable after retries.
         """
         answer = await self._safe("lookup", "POST", "/resources/1/requirements-lookup", json=body)
-        found = answer.json()
-        error = next(contract.validator("RequirementSpecs").iter_errors(found), None)
-        if error is not None:
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
-            text = answer.excerpt(error.message.encode())
-            raise answer.bad(f"{where.lstrip('.') or 'the body'}: {text}")
+        found = _checked(answer, "RequirementSpecs")
         requirements: list[dict[str, Any]] = found.get("requirements") or []
         if not all(isinstance(item.get("key"), str) and item["key"] for item in requirements):
             raise answer.bad("a requirement without a key")
@@ -254,7 +251,7 @@ class Infobip:
                         except _NOT_SENT:
                             raise  # the connection never opened: nothing was sent
                         except httpx.TransportError as exc:
-                            raise SubmitUnknown(_describe(exc)) from None
+                            raise SubmitUnknown(self._describe(exc)) from None
                         except ApiError as exc:  # too slow or too big: it may be stored
                             raise SubmitUnknown(str(exc)) from None
                     if answer.status_code == 429:
@@ -262,7 +259,7 @@ class Infobip:
                     if answer.status_code >= 500:
                         raise SubmitUnknown(f"HTTP {answer.status_code}: {self._refusal(answer)}")
         except httpx.TransportError as exc:
-            raise ApiError(f"Infobip could not be reached: {_describe(exc)}") from None
+            raise ApiError(f"Infobip could not be reached: {self._describe(exc)}") from None
         if not answer.is_error and not 200 <= answer.status_code < 300:  # a redirect, say
             raise SubmitUnknown(str(self._off_route(answer)))
         self._raise_for_status(answer)
@@ -292,14 +289,12 @@ class Infobip:
         if countries:
             params["countryCode"] = list(countries)
         answer = await self._safe("read", "GET", "/resources/1/requests", params=params)
-        found = answer.json()
-        results = found.get("results") if isinstance(found, dict) else None
+        found = _checked(answer, "PageResourceOrderApiDoc")
+        results = found.get("results")
         if not isinstance(results, list):
             raise answer.bad("no list of results")
-        if not all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in results):
+        if not all(isinstance(r.get("id"), str) and r["id"] for r in results):
             raise answer.bad("a listed request without an id")
-        if not isinstance(found.get("paging", {}), dict):
-            raise answer.bad("paging is not an object")
         page_json: dict[str, Any] = found
         return page_json
 
@@ -313,9 +308,7 @@ class Infobip:
         url = f"/resources/1/requests/{request_id}"
         body = {"requirements": requirements}
         answer = await self._safe("update", "PATCH", url, json=body)
-        updated = answer.json()
-        if not isinstance(updated, dict):
-            raise answer.bad("not a request")
+        updated: dict[str, Any] = _checked(answer, "ResourceOrderApiDoc")
         return updated
 
     async def cancel(self, request_id: str) -> None:
@@ -343,7 +336,9 @@ class Infobip:
                     if answer.status_code == 429 or answer.status_code >= 500:
                         raise _Retry(self._refusal(answer), retry_after=self._waited(answer))
         except httpx.TransportError as exc:
-            raise ApiError(f"Infobip did not answer {method} {url}: {_describe(exc)}") from None
+            raise ApiError(
+                f"Infobip did not answer {method} {url}: {self._describe(exc)}"
+            ) from None
         except _Retry as exc:
             raise ApiError(f"Infobip kept failing {method} {url}: {exc.refusal}") from None
         if not answer.is_error and not 200 <= answer.status_code < 300:
@@ -390,6 +385,12 @@ class Infobip:
             ) from None
         content = b"".join(chunks)
         return Answer(call, response.status_code, response.headers, content, self._secret)
+
+    def _describe(self, exc: httpx.TransportError) -> str:
+        """A transport failure in words, the key blanked (httpx's header errors quote the
+        header's value)."""
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return redacted(text.encode(), self._secret).decode()
 
     def _off_route(self, answer: Answer) -> BadAnswer:
         """A 1xx or 3xx answer: never followed, so the key goes nowhere else."""
@@ -458,7 +459,8 @@ class Infobip:
         answer = await self._safe("download", "GET", url, headers={"Accept": "*/*"})
         header = Message()
         header["Content-Disposition"] = answer.headers.get("content-disposition", "")
-        return header.get_filename() or "", answer.content
+        name = redacted((header.get_filename() or "").encode(), self._secret).decode()
+        return name, answer.content
 
 
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
@@ -558,6 +560,32 @@ def _refusal(answer: Answer) -> Refusal:
     return Refusal(answer.status_code, code, str(body.get("description") or ""), violations)
 
 
+def _checked(answer: Answer, schema: str) -> dict[str, Any]:
+    """The answer's JSON object, checked against the spec's schema for it: what is off
+    the spec stops here, not deep in the code that reads it.
+
+    Raises:
+        BadAnswer: not JSON, or not what the schema says (the first difference named).
+    """
+    found = answer.json()
+    error = next(contract.validator(schema).iter_errors(found), None)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        text = answer.excerpt(error.message.encode())
+        raise answer.bad(f"{where.lstrip('.') or 'the body'}: {text}")
+    if not isinstance(found, dict):
+        raise answer.bad("not a JSON object")
+    return found
+
+
+def redacted(content: bytes, secret: bytes) -> bytes:
+    """`content` with every occurrence of the key blanked out, in any letter case (a
+    host name comes back lowercased)."""
+    if not secret:
+        return content
+    return re.sub(re.escape(secret), b"[API key]", content, flags=re.IGNORECASE)
+
+
 def _retry_after(answer: Answer) -> float:
     """Seconds a Retry-After header asks for (Infobip documents none; honoured if sent,
     up to a minute)."""
@@ -566,7 +594,3 @@ def _retry_after(answer: Answer) -> float:
     except ValueError:
         return 0.0
     return min(seconds, 60.0) if seconds > 0 else 0.0
-
-
-def _describe(exc: httpx.TransportError) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

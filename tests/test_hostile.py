@@ -31,7 +31,8 @@ def hostile(batch: Batch) -> Iterator[Hostile]:
 def through(batch: Batch, hostile: Hostile, *args: str, **env: str) -> tuple[int, str]:
     """The command through the hostile server; its exit code and output, which must
     never hold the key."""
-    result = batch.run(*args, env={"INFOBIP_BASE_URL": hostile.url, **env})
+    fast = args[0] != "template"  # it takes no --limit
+    result = batch.run(*args, env={"INFOBIP_BASE_URL": hostile.url, **env}, fast=fast)
     assert batch.api.running.api_key not in result.output
     return result.exit_code, result.output
 
@@ -307,3 +308,98 @@ def test_a_proxy_refusing_with_403_is_not_blamed_on_the_key(batch, hostile) -> N
         " API (a proxy?): <html>Blocked by policy</html>" in output
     )
     assert batch.api.stored() == []
+
+
+def test_a_key_echoed_in_headers_is_blanked_in_any_case(batch, hostile) -> None:
+    """A proxy echoing the key in a Content-Type and, lowercased, in a redirect's host:
+    the row says what came back with the key blanked, in every letter case."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha()])
+    key = batch.api.running.api_key
+    headers = {"Content-Type": f"text/{key}", "Location": f"https://{key.lower()}.example/x"}
+    hostile.on("POST", LOOKUP, status=302, headers=headers)
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 1, output
+    (row,) = results(batch)
+    assert (
+        "answered HTTP 302 (text/[API key], empty): a redirect to https://[API key].example/x"
+        in (row["errors"])
+    )
+    written = (batch.folder / "requests.results.csv").read_text(encoding="utf-8-sig")
+    assert key.lower() not in (written + output).lower()
+
+
+def test_a_key_echoed_in_a_downloaded_file_name_is_blanked(batch, hostile) -> None:
+    """`template` downloads Infobip's attachments by the names their answer gives: a
+    name holding the key is written and shown with the key blanked."""
+    key = batch.api.running.api_key
+    disposition = f'attachment; filename="form-{key}.pdf"'
+    hostile.on(
+        "GET",
+        DOCUMENTS,
+        forward=True,
+        body=lambda passed: passed.content,
+        headers={"Content-Type": "application/pdf", "Content-Disposition": disposition},
+    )
+    out = batch.folder / "hr.xlsx"
+    args = ["template", "--type", "ALPHANUMERIC_REGISTRATION", "--country", "HR"]
+    code, output = through(batch, hostile, *args, "--out", str(out))
+    assert code == 0, output
+    names = [p.name for p in batch.folder.rglob("*")]
+    assert "form-[API key].pdf" in names, names
+    assert not any(key in name for name in names)
+
+
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ({"requirementsFeedback": "abc"}, "results[0]"),
+        ({"numbers": 5}, "results[0]"),
+        ({"capabilities": [1, "SMS"]}, "results[0]"),
+    ],
+)
+def test_a_listed_request_off_the_spec_stops_status_cleanly(batch, hostile, field, said):
+    """A list page whose request has a field of the wrong type: `status` stops with
+    exit 3 naming the call, and nothing of it reaches the journal or the sheet."""
+    path = batch.csv([toll_free()])
+    assert through(batch, hostile, "run", str(path))[0] == 0
+    sheet = batch.folder / "requests.results.csv"
+    before = sheet.read_bytes()
+
+    def mangled(passed) -> bytes:
+        page = passed.json()
+        page["results"][0].update(field)
+        return json.dumps(page).encode()
+
+    hostile.on("GET", REQUESTS, forward=True, body=mangled)
+    code, output = through(batch, hostile, "status", str(sheet))
+    assert code == 3, output
+    assert f"Error: GET {REQUESTS} answered HTTP 200 (application/json: " in output
+    assert f"{said}" in output and "Traceback" not in output
+    assert sheet.read_bytes() == before
+    hostile.rules.clear()
+    assert through(batch, hostile, "status", str(sheet))[0] == 0
+
+
+def test_a_lost_submit_looked_for_in_a_list_off_the_spec_is_uncertain(batch, hostile):
+    """A submit stored but answered 502, then a list page off the spec: the row is
+    UNCERTAIN (never sent again blindly), the results are written, and a later run with
+    an honest list finds the request."""
+    path = batch.csv([toll_free()])
+    hostile.on("POST", REQUESTS, status=502, forward=True, body=b"<html>Bad gateway</html>")
+
+    def mangled(passed) -> bytes:
+        page = passed.json()
+        page["paging"]["totalPages"] = "x"
+        return json.dumps(page).encode()
+
+    hostile.on("GET", REQUESTS, forward=True, body=mangled)
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 1, output
+    (row,) = results(batch)
+    assert row["result"] == "UNCERTAIN", row
+    assert "Infobip's list could not be read" in row["errors"]
+    hostile.rules.clear()
+    code, output = through(batch, hostile, "run", str(path))
+    (stored,) = batch.api.stored()
+    assert (code, results(batch)[0]["requestId"]) == (0, stored["id"]), output

@@ -235,7 +235,8 @@ class Infobip:
         Raises:
             Refusal: Infobip refused it (nothing was stored).
             SubmitUnknown: it may have been stored (no answer, a 5xx, an answer without
-                a request id, a redirect): never re-send it blindly.
+                a request id, a redirect, a 4xx page that is not Infobip's): never re-send
+                it blindly.
             AuthError, ApiError: credentials refused; Infobip unreachable.
         """
         try:
@@ -262,6 +263,13 @@ class Infobip:
             raise ApiError(f"Infobip could not be reached: {self._describe(exc)}") from None
         if not answer.is_error and not 200 <= answer.status_code < 300:  # a redirect, say
             raise SubmitUnknown(str(self._off_route(answer)))
+        if answer.is_error and answer.status_code not in (401, 403):
+            refusal = self._refusal(answer)
+            if not refusal.infobip:  # a gateway's page: it may have passed the POST on
+                raise SubmitUnknown(
+                    f"HTTP {answer.status_code} from something that is not Infobip's API:"
+                    f" {refusal.description or 'no text'}"
+                )
         self._raise_for_status(answer)
         try:
             found = answer.json()

@@ -77,6 +77,8 @@ def _sigterm_as_ctrl_c() -> None:
         return  # signals can only be handled there; an embedding program keeps its own
 
     def stop(signum: int, frame: object) -> None:
+        if _TERMINATED:
+            return  # already stopping: a second SIGTERM must not cut the results short
         _TERMINATED.append(signum)
         signal.raise_signal(signal.SIGINT)
 
@@ -491,11 +493,17 @@ def _batch(
                 code = _exit_code(report)
     except KeyboardInterrupt:
         if input_path is None:
-            _interrupted("Files not yet filed away stay in the inbox.")
+            _interrupted(
+                "Files not yet filed away stay in the inbox; the results of those done are"
+                f" in {outbox or inbox / 'results' if inbox else 'the outbox'}."
+            )
         written = out or batch_run.results_path(input_path)
         if written.exists() and written.stat().st_mtime >= started:
             _interrupted(f"What was done so far is in {written}.")
-        _interrupted("Nothing was submitted.")
+        _interrupted(
+            f"{written} was not written; the journal knows what was sent: run the file again"
+            " to write it (nothing is sent twice)."
+        )
     sys.exit(code)
 
 
@@ -678,6 +686,13 @@ def webhook(
         )
     if ":" in username:
         raise click.UsageError("--username cannot contain ':' (HTTP Basic splits on it)")
+    for name, value in (("username", username), ("password", password)):
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # bytes from the environment that are not UTF-8
+            raise click.UsageError(
+                f"the webhook {name} has a byte that is not UTF-8 text; set it again"
+            ) from None
     if not hook_path.startswith("/") or hook_path == hooks.HEALTH_PATH:
         raise click.UsageError(f"--path must start with '/' and not be {hooks.HEALTH_PATH}")
     with _exit_codes(), contextlib.ExitStack() as stack:
@@ -806,7 +821,11 @@ def template(
     }
     fields = {name: value for name, value in given.items() if value is not None}
     out = out or templates.default_path(kind, fields)
-    with _exit_codes(), contextlib.ExitStack() as stack:
+    stopping = _stoppable(
+        f"Run the command again to be sure {out} and its attachments are whole (with --force"
+        " if it was written)."
+    )
+    with stopping, _exit_codes(), contextlib.ExitStack() as stack:
         try:
             templates.lookup_body(kind, fields)  # a usage error now, before any sandbox starts
             templates.check_target(out, force=force)
@@ -820,13 +839,12 @@ def template(
                 state_dir=None,
                 ca_bundle=ca_bundle,
             )
-            with _stoppable("No template was written."):
-                written = asyncio.run(
-                    templates.make_template(settings, kind, fields, out=out, force=force)
-                )
+            written = asyncio.run(
+                templates.make_template(settings, kind, fields, out=out, force=force)
+            )
         except Unavailable as exc:
             _fail(exc, 1)
-    _report_template(written)
+        _report_template(written)
 
 
 def _report_template(written: templates.Written) -> None:
@@ -895,7 +913,8 @@ def status(
     _logging(log_format, quiet=quiet)
     if out is not None and results:
         raise click.UsageError("--out lists the journal's requests; give it without RESULTS")
-    with _exit_codes(), contextlib.ExitStack() as stack:
+    stopping = _stoppable("Sheets not yet rewritten keep what they had; run it again.")
+    with stopping, _exit_codes(), contextlib.ExitStack() as stack:
         settings = _settings(
             stack,
             sandbox=False,
@@ -910,9 +929,6 @@ def status(
             check_writable(out, sheets=1)
         if results:  # it rewrites them: not while a run may be writing them too
             stack.enter_context(journal.state_lock(settings.state_dir))
-        with _stoppable("Sheets not yet rewritten keep what they had."):
-            report = asyncio.run(
-                refresh.run_status(settings, results, everything=everything, out=out)
-            )
-    console.status_summary(report, live=sys.stderr.isatty() and not quiet)
+        report = asyncio.run(refresh.run_status(settings, results, everything=everything, out=out))
+        console.status_summary(report, live=sys.stderr.isatty() and not quiet)
     sys.exit(0 if report.ok else 1)

@@ -179,12 +179,19 @@ def credentials(
     Raises:
         ConfigError: either is missing; the message says what to set.
     """
-    url = base_url_flag or environ.get("INFOBIP_BASE_URL") or environ.get("IB_BASE_URL")
-    key = api_key_flag or environ.get("INFOBIP_API_KEY") or environ.get("IB_API_KEY")
-    url = url or file.get("base_url")
-    key = key or file.get("api_key")
-    if key and not isinstance(key, str):
-        raise ConfigError("config file: api_key must be text (in quotes)")
+    for name in ("base_url", "api_key"):
+        if name in file and not isinstance(file[name], str):
+            raise ConfigError(f"config file: {name} must be text (in quotes)")
+    # A value of nothing but blanks is no value (a variable set to a line break, say).
+    url, key = (
+        next((v.strip() for v in values if v and v.strip()), "")
+        for values in (
+            (base_url_flag, environ.get("INFOBIP_BASE_URL"), environ.get("IB_BASE_URL")),
+            (api_key_flag, environ.get("INFOBIP_API_KEY"), environ.get("IB_API_KEY")),
+        )
+    )
+    url = url or str(file.get("base_url", "")).strip()
+    key = key or str(file.get("api_key", "")).strip()
     if not url or not key:
         missing = " and ".join(n for n, v in (("base URL", url), ("API key", key)) if not v)
         where = Path(platformdirs.user_config_dir(APP)) / "config.toml"
@@ -194,14 +201,12 @@ def credentials(
             " or try it on the built-in sandbox with --sandbox"
         )
         raise ConfigError(msg)
-    source = (
-        "--api-key"
-        if api_key_flag
-        else next((n for n in ("INFOBIP_API_KEY", "IB_API_KEY") if environ.get(n)), "api_key")
-    )
+    named = [("--api-key", api_key_flag), *((n, environ.get(n)) for n in _KEY_VARIABLES)]
+    source = next((name for name, value in named if value and value.strip()), "api_key")
     return base_url(str(url)), api_key(key, source)
 
 
+_KEY_VARIABLES = ("INFOBIP_API_KEY", "IB_API_KEY")
 # What an HTTP header can carry: visible ASCII. Infobip's keys are letters, digits, '-'.
 _HEADER_SAFE = frozenset(chr(c) for c in range(0x21, 0x7F))
 

@@ -39,6 +39,30 @@ class Offer:
     fetched_at: float | None = None
     kind: str = "unavailable"
 
+    @property
+    def unread(self) -> bool:
+        """Whether the answer could not be had (a proxy's refusal, an answer off the
+        spec): rows needing it are not known to be wrong, and a later run may read it."""
+        return self.refusal is not None and self.kind in ("blocked", "unreadable")
+
+    def why_not(self) -> str:
+        """Why there are no requirements, in words for the rows that needed them."""
+        from batch.rows import READABLE
+
+        lookup = self.lookup
+        number_type = f" {lookup['numberType']}" if "numberType" in lookup else ""
+        asked = f"{number_type} {READABLE[lookup['type']]} in {lookup['countryCode']}"
+        if self.kind == "unavailable":
+            return f"Infobip offers no{asked}: {self.refusal}"
+        if self.kind == "refused":
+            return f"Infobip refused the requirements lookup for{asked}: {self.refusal}"
+        if self.kind == "blocked":
+            return (
+                f"the requirements lookup for{asked} was refused on its way to Infobip (by a"
+                f" proxy?): {self.refusal}; run it again once that is put right"
+            )
+        return f"the requirements for{asked} could not be read ({self.refusal}); run it again later"
+
 
 class RequirementCache:
     """Looks requirements up through the API, remembering answers on disk for `ttl` s."""

@@ -535,7 +535,7 @@ class Requirement:
         if not text:
             return None, "required by Infobip" + self.hint() if self.required else None
         if FORMULA_TEXT.match(text):
-            return None, _unsaved_formula(text)
+            return None, f"{_clipped(text)} is a formula, not a value: type the value itself"
         if not self.many:
             value, problems = self._value(text, documents)
             return (None, "; ".join(problems)) if problems else ((self.key, value), None)

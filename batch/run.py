@@ -28,7 +28,7 @@ from batch.errors import ApiError, BatchError, JournalError
 from batch.journal import Journal
 from batch.outcome import Need, Problem, Progress, Result, Silent
 from batch.requirements import Offer, RequirementCache, changes
-from batch.rows import READABLE, Candidate
+from batch.rows import Candidate
 from batch.sheets import Sheet, check_writable, gc_paused, read_guide, read_sheets
 from batch.submit import Sender, not_sent
 from batch.workbook import read_made_from
@@ -297,9 +297,7 @@ async def check_rows(
     prepared = {key: rowlib.prepare(offer.requirements) for key, offer in offers.items()}
     by_sheet: dict[int, set[str]] = defaultdict(set)  # the columns some offer of it asks for
     layouts = {id(c.standard.layout): c.standard.layout for c in candidates}
-    unread = {
-        layout for layout, key in groups if offers[key].kind in _UNREAD and offers[key].refusal
-    }
+    unread = {layout for layout, key in groups if offers[key].unread}
     for layout, key in groups:
         by_sheet[layout].update(requirement.column for requirement in prepared[key])
     for layout, asked_columns in by_sheet.items():
@@ -316,10 +314,10 @@ async def check_rows(
     for (layout, key), group in groups.items():
         offer = offers[key]
         if offer.refusal is not None:
-            problem = _not_offered(lookups[key], offer)
+            problem = offer.why_not()
             for candidate in group:
                 candidate.error("countryCode", problem)
-                candidate.outcome.unchecked = offer.kind in _UNREAD
+                candidate.outcome.unchecked = offer.unread
         else:
             rowlib.check_requirements(
                 group, prepared[key], documents=documents, asked=by_sheet[layout]
@@ -327,31 +325,6 @@ async def check_rows(
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
     return offers
-
-
-# Lookups whose answer could not be had (a proxy's refusal, an answer off the spec): the
-# rows are not known to be wrong, and a later run may read it.
-_UNREAD = frozenset({"blocked", "unreadable"})
-
-
-def _not_offered(lookup: Mapping[str, Any], offer: Offer) -> str:
-    """Why a row cannot be checked: its lookup was refused or unreadable."""
-    what = READABLE[lookup["type"]]
-    number_type = f" {lookup['numberType']}" if "numberType" in lookup else ""
-    asked = f"{number_type} {what} in {lookup['countryCode']}"
-    if offer.kind == "unavailable":
-        return f"Infobip offers no{asked}: {offer.refusal}"
-    if offer.kind == "refused":
-        return f"Infobip refused the requirements lookup for{asked}: {offer.refusal}"
-    if offer.kind == "blocked":
-        return (
-            f"the requirements lookup for{asked} was refused on its way to Infobip (by a"
-            f" proxy?): {offer.refusal}; run it again once that is put right"
-        )
-    return (
-        f"the requirements for{asked} could not be read, so this row could not be checked"
-        f" ({offer.refusal}); run it again later"
-    )
 
 
 def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:

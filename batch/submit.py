@@ -392,7 +392,7 @@ class Sender:
             body = await self._with_new_documents(candidate, outcome)
         except _UPLOAD_FAILED as refusal:
             outcome.result = Result.UPDATE_REFUSED
-            outcome.errors = [Problem(f"document upload refused: {refusal}")]
+            outcome.errors = [Problem(_upload_failed(refusal))]
             return
         try:
             answer = await self.api.update(candidate.request_id, body["requirements"])
@@ -491,8 +491,7 @@ class Sender:
         try:
             body = await self._with_document_ids(candidate, outcome)
         except _UPLOAD_FAILED as refusal:
-            refused = "refused" if isinstance(refusal, Refusal) else "failed"
-            message = f"document upload {refused}: {refusal}"
+            message = _upload_failed(refusal)
             outcome.result, outcome.errors = Result.FAILED, [Problem(message)]
             self.journal.failed(key, refusal.code, message)
             return
@@ -637,6 +636,10 @@ _UNRECORDED = (
 # An upload that fails the rows naming its file, not the run: refused, or answered with
 # no documentId (nothing the rows could be sent with).
 _UPLOAD_FAILED = (Refusal, BadAnswer)
+
+
+def _upload_failed(error: ApiError) -> str:
+    return f"document upload {'refused' if isinstance(error, Refusal) else 'failed'}: {error}"
 
 
 def not_sent(rows: Iterable[Candidate], reason: str) -> None:

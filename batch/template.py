@@ -25,7 +25,7 @@ from batch import results, rows
 from batch.api import Infobip
 from batch.columns import OPTIONS
 from batch.config import Settings
-from batch.errors import ConfigError, Refusal, Unavailable
+from batch.errors import ApiError, BadAnswer, ConfigError, Refusal, Unavailable
 from batch.requirements import Offer, RequirementCache
 from batch.rows import READABLE, REQUIRED, STANDARD, USED, Requirement
 from batch.sheets import Row, Sheet, write_atomically
@@ -130,7 +130,8 @@ async def make_template(
     Raises:
         ConfigError: bad fields, or the workbook or attachments cannot be written.
         Unavailable: Infobip does not offer it, or refused the lookup.
-        AuthError, ApiError: credentials refused; Infobip unreachable.
+        AuthError, ApiError: credentials refused; Infobip unreachable, or the lookup refused
+            by a proxy or answered off the spec.
     """
     lookup = lookup_body(kind, fields)
     check_target(out, force=force)
@@ -153,18 +154,11 @@ async def make_template(
 
 async def _requirements(settings: Settings, api: Infobip, lookup: Mapping[str, Any]) -> Offer:
     """The offer, asked afresh (and cached for the run that follows)."""
-    cache = RequirementCache.for_account(settings, refresh=True)
-    try:
-        offer = await cache.get(api, lookup)
-    except Refusal as refusal:
-        raise Unavailable(f"Infobip refused the requirements lookup: {refusal}") from None
+    offer = await RequirementCache.for_account(settings, refresh=True).get(api, lookup)
+    if offer.unread:  # not Infobip's word: a clean stop, as when Infobip is unreachable
+        raise ApiError(offer.why_not())
     if offer.refusal is not None:
-        number_type = f" {lookup['numberType']}" if "numberType" in lookup else ""
-        msg = (
-            f"Infobip offers no{number_type} {READABLE[lookup['type']]} in"
-            f" {lookup['countryCode']}: {offer.refusal}"
-        )
-        raise Unavailable(msg)
+        raise Unavailable(offer.why_not())
     return offer
 
 
@@ -181,7 +175,7 @@ async def _download(
         kind = str(attachment.get("documentType") or "ATTACHMENT")
         try:
             name, content = await api.download(document_id)
-        except Refusal as refusal:
+        except (Refusal, BadAnswer) as refusal:
             problem = f"could not be downloaded ({refusal})"
             found.append((Attachment(requirement.key, kind, document_id, problem=problem), "", b""))
             continue

@@ -154,8 +154,8 @@ def test_fault_storm_submits_each_row_once(make_api, tmp_path) -> None:
 
 
 def test_sigterm_stops_a_run_as_ctrl_c_does(make_api, tmp_path) -> None:
-    """SIGTERM (systemd, `timeout`, `docker stop`) mid-run: the results are written, the
-    stop is logged, exit 143; the next run sends the rest, nothing twice."""
+    """SIGTERM (systemd, `timeout`, `docker stop`) mid-run, twice: the results are
+    written, the stop is logged, exit 143; the next run sends the rest, nothing twice."""
     api = make_api(rate_limits=False, check=False, alpha_pending_cap=0)
     (tmp_path / "config.toml").write_text("")
     state = tmp_path / "state"
@@ -175,6 +175,8 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(make_api, tmp_path) -> None:
         assert process.poll() is None and time.monotonic() < deadline, "no submits were made"
         time.sleep(0.01)
     process.send_signal(signal.SIGTERM)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)  # systemd's second ask must not cut the results short
     out, err = process.communicate(timeout=60)
     assert process.returncode == 143, err.decode()[-2000:]
     stopped = [json.loads(line) for line in err.decode().splitlines() if "SIGTERM" in line]

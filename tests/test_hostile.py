@@ -403,3 +403,33 @@ def test_a_lost_submit_looked_for_in_a_list_off_the_spec_is_uncertain(batch, hos
     code, output = through(batch, hostile, "run", str(path))
     (stored,) = batch.api.stored()
     assert (code, results(batch)[0]["requestId"]) == (0, stored["id"]), output
+
+
+def test_template_stops_cleanly_when_a_proxy_answers_the_lookup(batch, hostile) -> None:
+    """`template` behind a proxy's 407 page: exit 3 saying the lookup was refused on its
+    way to Infobip, not "Infobip offers no ..." (exit 1)."""
+    hostile.on("POST", LOOKUP, status=407, body=b"<html>Proxy login</html>", headers={})
+    out = batch.folder / "hr.xlsx"
+    args = ["template", "--type", "ALPHANUMERIC_REGISTRATION", "--country", "HR"]
+    code, output = through(batch, hostile, *args, "--out", str(out))
+    assert code == 3, output
+    assert (
+        "Error: the requirements lookup for alphanumeric registration in HR was refused on"
+        " its way to Infobip (by a proxy?): HTTP 407: <html>Proxy login</html>" in output
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("forward", [True, False], ids=["stored", "not-stored"])
+def test_a_gateway_page_refusing_a_submit_is_looked_up_not_trusted(batch, hostile, forward):
+    """A 404 page that is not Infobip's on submit: a gateway may have passed the POST on,
+    so it is looked for in Infobip's list, not taken as "refused, nothing stored": one
+    request either way."""
+    path = batch.csv([toll_free()])
+    page = b"<html>Not found</html>"
+    hostile.on("POST", REQUESTS, status=404, body=page, forward=forward, times=1, headers={})
+    code, output = through(batch, hostile, "run", str(path))
+    assert code == 0, output
+    (stored,) = batch.api.stored()
+    assert results(batch)[0]["requestId"] == stored["id"]
+    assert hostile.seen["POST", REQUESTS] == (1 if forward else 2)

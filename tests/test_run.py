@@ -563,6 +563,22 @@ def test_a_key_no_header_can_carry_stops_at_once(batch, key, said) -> None:
     assert batch.api.stored() == []
 
 
+def test_a_blank_or_untyped_key_is_no_key(batch) -> None:
+    """A key of blanks is no key (exit 2 saying what to set, nothing sent), and a
+    config file's key that is not text says so."""
+    path = batch.csv([toll_free()])
+    result = batch.run(str(path), env={"INFOBIP_API_KEY": "  \n"})
+    assert result.exit_code == 2, result.output
+    assert "Error: no Infobip API key: set INFOBIP_BASE_URL and INFOBIP_API_KEY" in result.output
+    config = batch.folder / "config.toml"
+    config.write_text("api_key = 0\n", encoding="utf-8")
+    env = {"INFOBIP_API_KEY": "", "RESOURCE_BATCH_CONFIG": str(config)}
+    result = batch.run(str(path), env=env)
+    assert result.exit_code == 2, result.output
+    assert "Error: config file: api_key must be text (in quotes)" in result.output
+    assert batch.api.stored() == []
+
+
 def test_unreadable_input_exit_2(batch) -> None:
     """An input that is not a spreadsheet stops with exit 2 naming the file."""
     path = batch.folder / "requests.xlsx"

@@ -738,7 +738,8 @@ def test_cli_a_formula_kept_as_text_is_never_sent_as_a_value(batch) -> None:
     assert result.exit_code == 1, result.output
     [row] = batch.results(path.with_name("requests.results.csv"))
     assert row["result"] == "INVALID"
-    assert row["errors"].startswith(
-        'companyName (Company Name): a formula with no saved value (=CONCAT("Acme"'
+    assert row["errors"] == (
+        'companyName (Company Name): =CONCAT("Acme"," d.o.o.") is a formula, not a value:'
+        " type the value itself"
     )
     assert batch.api.stored() == []

@@ -552,6 +552,18 @@ def test_no_infobip_credentials_exit_2(no_hook_credentials, tmp_path) -> None:
     assert "no Infobip base URL and API key" in result.output
 
 
+def test_a_password_that_is_not_text_stops_at_start(no_hook_credentials, tmp_path) -> None:
+    """A password from the environment holding a byte that is not UTF-8 stops the
+    receiver at start (exit 2), instead of answering every call with a 500."""
+    env = {**INFOBIP, "RESOURCE_BATCH_WEBHOOK_USERNAME": "infobip"}
+    env["RESOURCE_BATCH_WEBHOOK_PASSWORD"] = "pa\udcffss"  # os.fsdecode(b"pa\xffss")
+    result = CliRunner().invoke(
+        cli_main, ["webhook", "--state-dir", str(tmp_path), "--port", "0"], env=env
+    )
+    assert result.exit_code == 2, result.output
+    assert "the webhook password has a byte that is not UTF-8 text" in result.output
+
+
 def test_the_command_serves_until_sigterm(tmp_path) -> None:
     """`resource-batch webhook` with credentials from the environment: it announces its
     URL, records into run's journal for that account, logs JSON lines without the

@@ -667,7 +667,7 @@ def _connect(path: Path, *, expected: bool) -> sqlite3.Connection:
     try:
         connection = sqlite3.connect(path, timeout=5.0, isolation_level=None)
     except sqlite3.Error as exc:
-        raise JournalError(f"journal {path}: cannot open it: {exc}") from None
+        raise _sqlite_error(path, exc, opening=True) from None
     try:
         _prepare(connection, path, expected=expected)
     except sqlite3.Error as exc:
@@ -737,7 +737,20 @@ def _sqlite_error(path: Path, exc: sqlite3.Error, *, opening: bool = False) -> J
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
         found = f"is damaged or not a resource-batch journal ({exc})"
         return _Unusable(path, found, _DAMAGED_HELP)
+    if code == sqlite3.SQLITE_CANTOPEN or code == sqlite3.SQLITE_READONLY:
+        return JournalError(f"journal {path}: cannot open it: {_why_not_open(path) or exc}")
     return JournalError(f"journal {path}: {'cannot open it: ' if opening else ''}{exc}")
+
+
+def _why_not_open(path: Path) -> str | None:
+    """What SQLite's "unable to open database file" means here, when it can be told."""
+    if path.is_dir():
+        return "it is a folder, not a journal file: move it aside"
+    if not os.access(path.parent, os.W_OK):
+        return f"cannot write in {path.parent} (the journal needs its folder writable)"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return "no permission to read and write it"
+    return None
 
 
 # -- a journal lost or damaged ----------------------------------------------------------

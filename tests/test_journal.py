@@ -981,3 +981,15 @@ def test_out_of_space_tells_a_full_disk_from_anything_else(
             raise RuntimeError("wrapped") from exc
     except RuntimeError as wrapped:
         assert out_of_space(wrapped) is expected
+
+
+def test_a_journal_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    """A folder where the journal file belongs: a JournalError saying so, not SQLite's
+    "unable to open database file"."""
+    (tmp_path / "journal-abc.sqlite3").mkdir()
+    with pytest.raises(JournalError) as caught:
+        Journal.open(tmp_path, "abc")
+    assert str(caught.value) == (
+        f"journal {tmp_path / 'journal-abc.sqlite3'}: cannot open it: it is a folder, not a"
+        " journal file: move it aside"
+    )

@@ -22,7 +22,7 @@ import mimetypes
 import re
 import socket
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -306,6 +306,28 @@ class Infobip:
         page_json: dict[str, Any] = found
         return page_json
 
+    async def pages(
+        self, *, types: Sequence[str] = (), countries: Sequence[str] = ()
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The account's requests (of these types, in these countries; all when empty),
+        newest first, a page of up to 2,000 at a time, until the list ends: the last
+        page by its paging, an empty page, or a page that repeats the one before (an
+        answer off the spec must not keep a run reading forever).
+
+        Raises:
+            AuthError, ApiError: a page could not be read.
+        """
+        page, first = 0, None
+        while True:
+            listing = await self.requests(types=types, countries=countries, page=page)
+            items: list[dict[str, Any]] = listing.get("results") or []
+            if not items or items[0]["id"] == first:
+                return
+            yield items
+            first, page = items[0]["id"], page + 1
+            if page >= int((listing.get("paging") or {}).get("totalPages") or 0):
+                return
+
     async def update(self, request_id: str, requirements: list[dict[str, Any]]) -> dict[str, Any]:
         """PATCH a request Infobip asked to change with the full requirement set; returns
         the request as it now is. Repeating it is harmless, so it is retried like a read.
@@ -324,8 +346,11 @@ class Infobip:
 
         Raises:
             Refusal: refused (RR-INVALID-STATUS400: its status does not allow it).
+            BadAnswer: answered with anything but 204: whether it was cancelled is unknown.
         """
-        await self._safe("cancel", "POST", f"/resources/1/requests/{request_id}/cancel")
+        answer = await self._safe("cancel", "POST", f"/resources/1/requests/{request_id}/cancel")
+        if answer.status_code != 204:  # a login page answering 200 cancelled nothing
+            raise answer.bad("not the spec's 204 No Content")
 
     async def _safe(self, endpoint: str, method: str, url: str, **kwargs: Any) -> Answer:
         """A call that is safe to repeat: retried on 429 for as long as it takes, and on
@@ -442,8 +467,16 @@ class Infobip:
         """Infobip's error body, in either of its two shapes, or the status and an
         excerpt of whatever answered (a proxy's page), the key blanked out."""
         refusal = _refusal(answer)
-        if refusal.infobip:
-            return refusal
+        if refusal.infobip:  # its texts may quote the key ("Unknown key: App ...")
+            return Refusal(
+                refusal.status or answer.status_code,
+                refusal.code or "",
+                answer.excerpt(refusal.description.encode(), limit=500),
+                [
+                    (prop, answer.excerpt(why.encode(), limit=500))
+                    for prop, why in refusal.violations
+                ],
+            )
         return Refusal(
             answer.status_code,
             f"HTTP {answer.status_code}",

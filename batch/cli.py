@@ -927,6 +927,7 @@ def status(
         )
         if out is not None:
             check_writable(out, sheets=1)
+            refresh.check_listing_target(out)
         if results:  # it rewrites them: not while a run may be writing them too
             stack.enter_context(journal.state_lock(settings.state_dir))
         report = asyncio.run(refresh.run_status(settings, results, everything=everything, out=out))

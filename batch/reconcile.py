@@ -34,20 +34,15 @@ async def find(
         AuthError, ApiError: the list could not be read.
     """
     since = sent_at - SKEW
-    page = 0
-    while True:
-        kinds, countries = [str(body["type"])], [str(body["countryCode"])]
-        listing = await api.requests(types=kinds, countries=countries, page=page)
-        for item in listing.get("results") or []:
+    kinds, countries = [str(body["type"])], [str(body["countryCode"])]
+    async for items in api.pages(types=kinds, countries=countries):
+        for item in items:
             when = requested(item)
             if when is not None and when < since:
                 return None  # newest first: everything further down is older still
             if item.get("id") not in claimed and matches(body, item):
-                found: dict[str, Any] = item
-                return found
-        page += 1
-        if page >= int((listing.get("paging") or {}).get("totalPages") or 0):
-            return None
+                return item
+    return None
 
 
 def matches(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:

@@ -22,7 +22,7 @@ from batch import columns as cols
 from batch import reconcile, results
 from batch.api import Infobip
 from batch.config import Settings
-from batch.errors import InputError
+from batch.errors import ConfigError, InputError
 from batch.journal import FINAL, Entry, Journal
 from batch.outcome import (
     RESULT_COLUMNS,
@@ -106,14 +106,12 @@ async def refresh(
     requests older than `since` (the oldest submit asked about, when known).
     """
     wanted, found = set(request_ids), dict[str, dict[str, Any]]()
-    page = 0
-    while wanted - found.keys():
-        listing = await api.requests(page=page)
-        items = listing.get("results") or []
+    if not wanted:
+        return found
+    async for items in api.pages():
         found.update((str(i["id"]), i) for i in items if i.get("id") in wanted)
-        page += 1
-        oldest = reconcile.requested(items[-1]) if items else None
-        if page >= int((listing.get("paging") or {}).get("totalPages") or 0):
+        oldest = reconcile.requested(items[-1])
+        if not wanted - found.keys():
             break
         if since is not None and oldest is not None and oldest < since - reconcile.SKEW:
             break
@@ -370,6 +368,28 @@ def _journal_request(entry: Entry, now: datetime) -> Request:
 
 
 _LISTING = ("where", "reference", "type", "countryCode")
+
+
+def check_listing_target(out: Path) -> None:
+    """`--out` may replace a list `status` wrote before, never another sheet (a results
+    sheet, the input) of the same name.
+
+    Raises:
+        ConfigError: `out` exists and is not such a list.
+    """
+    if not out.exists():
+        return
+    try:
+        found = read_sheets(out)
+    except InputError:
+        found = []
+    headers = list(found[0].headers) if found else []
+    if headers[:1] != ["nextStep"] or not set(_LISTING) <= set(headers):
+        msg = (
+            f"{out} exists and is not a list that status wrote (a results or request"
+            " sheet?); give --out another name"
+        )
+        raise ConfigError(msg)
 
 
 def _listing(requests: Sequence[Request]) -> Table:

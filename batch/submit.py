@@ -210,15 +210,11 @@ class Sender:
     async def _pending(self, countries: Sequence[str]) -> Counter[str]:
         """How many alphanumeric requests are pending (not final) per country."""
         counts: Counter[str] = Counter()
-        page = 0
-        while True:
-            listing = await self.api.requests(types=[ALPHA], countries=countries, page=page)
-            for item in listing.get("results") or []:
+        async for items in self.api.pages(types=[ALPHA], countries=countries):
+            for item in items:
                 if item.get("status") not in FINAL:
                     counts[str(item.get("countryCode"))] += 1
-            page += 1
-            if page >= int((listing.get("paging") or {}).get("totalPages") or 0):
-                return counts
+        return counts
 
     def _show_earlier(self, candidates: Iterable[Candidate]) -> None:
         """Each row's earlier requests, for its earlierRequests column."""
@@ -259,23 +255,31 @@ class Sender:
         listed = await status.refresh(self.api, ids, since=since)
         now = status.record(self.journal, listed)
         known = self.journal.by_request_id(ids)
+        # Every row shows where its request stands before any is acted on: a run stopped
+        # halfway still shows them all.
+        to_act = []
         for candidate in rows:
-            outcome = candidate.outcome
             if candidate.request_id in replaced:
                 _moved_on(candidate, replaced[candidate.request_id], known)
                 continue
             item, entry = listed.get(candidate.request_id), known.get(candidate.request_id)
-            _show(outcome, candidate.request_id, entry, item, now)
-            if candidate.action == "cancel":
-                outcome.errors = []
-                await self._cancel(candidate, outcome, dry_run=dry_run)
-            elif outcome.result in (Result.INVALID, Result.DUPLICATE):
-                continue  # nothing is sent for a row with problems, or one that repeats
-            elif candidate.action == "resubmit":
-                self._resubmit(candidate, outcome, known=entry or item, dry_run=dry_run)
-            else:
-                await self._update(candidate, outcome, item, entry, dry_run=dry_run)
+            _show(candidate.outcome, candidate.request_id, entry, item, now)
+            to_act.append((candidate, item, entry))
         self._show_earlier(rows)
+        for candidate, item, entry in to_act:
+            outcome = candidate.outcome
+            try:
+                if candidate.action == "cancel":
+                    outcome.errors = []
+                    await self._cancel(candidate, outcome, dry_run=dry_run)
+                elif outcome.result in (Result.INVALID, Result.DUPLICATE):
+                    continue  # nothing is sent for a row with problems, or one that repeats
+                elif candidate.action == "resubmit":
+                    self._resubmit(candidate, outcome, known=entry or item, dry_run=dry_run)
+                else:
+                    await self._update(candidate, outcome, item, entry, dry_run=dry_run)
+            except BadAnswer as exc:  # that row's answer, not the run's: the rest go on
+                _unconfirmed(candidate, exc)
 
     def _resubmit(
         self,
@@ -367,7 +371,7 @@ class Sender:
             )
             return
         _put_back_standard(candidate, outcome, (entry.body if entry else None) or item or {})
-        edited = self._edited(candidate, held)
+        edited = self._edited(candidate, outcome, held, ours=entry is not None)
         if not edited:
             outcome.result = Result.ALREADY_SUBMITTED
             if outcome.request_status in ASKING:
@@ -409,16 +413,40 @@ class Sender:
         if entry is not None:
             self.journal.updated(entry.key, candidate.content(), body, answer.get("status"))
 
-    def _edited(self, candidate: Candidate, held: Sequence[Mapping[str, Any]]) -> list[str]:
+    def _edited(
+        self,
+        candidate: Candidate,
+        outcome: Outcome,
+        held: Sequence[Mapping[str, Any]],
+        *,
+        ours: bool,
+    ) -> list[str]:
         """The requirement keys whose values in the row differ from what Infobip holds
-        (files compared by the documentIds they were uploaded as)."""
+        (files compared by the documentIds they were uploaded as).
+
+        A file this journal never uploaded is a new one (a better scan: an edit) when
+        this journal sent the request (`ours`). When it did not (the sheet came from
+        another machine or state folder), no file can be compared: each is taken as
+        unchanged, and the row says so, rather than sent as an edit nobody made."""
         requirements = candidate.body()["requirements"]
+        unknown = []
         for filled in requirements:
             values = filled["value"] if isinstance(filled["value"], list) else [filled["value"]]
+            if any(isinstance(v, LocalDocument) for v in values) and not ours:
+                unknown.append(str(filled["key"]))
             ids = [self._known_id(v) for v in values]
             filled["value"] = ids if isinstance(filled["value"], list) else ids[0]
         mine, theirs = reconcile.comparable(requirements), reconcile.comparable(held)
-        return [key for key in dict.fromkeys([*mine, *theirs]) if mine.get(key) != theirs.get(key)]
+        for key in unknown:
+            header = candidate.standard.layout.values.get(normalise(key), (0, key))[1]
+            text = (
+                "this request was not sent from this state folder, so whether the file"
+                " changed cannot be told: it is not sent as an edit (send a new file from"
+                " the state folder that sent the request)"
+            )
+            outcome.warnings.append(Problem(text, header))
+        keys = dict.fromkeys([*mine, *theirs])
+        return [key for key in keys if key not in unknown and mine.get(key) != theirs.get(key)]
 
     def _known_id(self, value: Any) -> Any:
         """A file by the documentId it was uploaded as, or as new (never equal to an id)."""
@@ -688,6 +716,23 @@ def _show(
         view = status.listed_outcome(item, now)
         outcome.request_status, outcome.feedback = view.request_status, view.feedback
         outcome.note, outcome.numbers = view.note, view.numbers
+
+
+def _unconfirmed(candidate: Candidate, error: BadAnswer) -> None:
+    """A cancel or an update whose answer was off the spec: it may or may not have been
+    taken. The row says so and keeps its action; the next run sees what Infobip holds
+    and acts again only if it is still needed."""
+    outcome = candidate.outcome
+    what = "the cancel" if candidate.action == "cancel" else "your edit"
+    outcome.result = Result.ALREADY_SUBMITTED
+    outcome.errors = [
+        Problem(
+            f"{what} was sent, but Infobip's answer could not be read ({error}); run the"
+            " file again: it checks what Infobip holds and sends it again only if needed",
+            "action" if candidate.action == "cancel" else None,
+        )
+    ]
+    outcome.cells.pop("action", None)
 
 
 def _moved_on(candidate: Candidate, replaced: Entry, known: Mapping[str, Entry]) -> None:

@@ -433,3 +433,31 @@ def test_a_gateway_page_refusing_a_submit_is_looked_up_not_trusted(batch, hostil
     (stored,) = batch.api.stored()
     assert results(batch)[0]["requestId"] == stored["id"]
     assert hostile.seen["POST", REQUESTS] == (1 if forward else 2)
+
+
+def test_a_key_quoted_in_infobips_own_error_is_blanked_everywhere(batch, hostile) -> None:
+    """Infobip's JSON error quoting the key (in its description and a violation): blanked
+    in the row, the log and the requirements cache; and in a refused key's message."""
+    batch.document(DOC)
+    path = batch.csv([hr_alpha()])
+    key = batch.api.running.api_key
+    error = {
+        "errorCode": "E400",
+        "description": f"Gateway: key App {key} rejected",
+        "action": "",
+        "violations": [{"property": "x", "violation": f"key {key.lower()}"}],
+    }
+    hostile.on("POST", LOOKUP, status=400, body=json.dumps(error).encode())
+    code, output = through(batch, hostile, "run", str(path), "--log-format", "json")
+    assert code == 1, output
+    assert (
+        "E400: Gateway: key App [API key] rejected (x: key [API key])"
+        in results(batch)[0]["errors"]
+    )
+    cached = "".join(p.read_text() for p in Path(os.environ["XDG_CACHE_HOME"]).rglob("*.json"))
+    assert "E400" in cached and key.lower() not in cached.lower()
+    hostile.on("POST", LOOKUP, status=401, body=json.dumps({**error, "errorCode": "E401"}).encode())
+    code, output = through(batch, hostile, "run", str(path), "--refresh-requirements")
+    assert code == 3 and "Infobip refused the credentials: E401: Gateway: key App [API key]" in (
+        output
+    )

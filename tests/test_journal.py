@@ -30,6 +30,7 @@ from batch.journal import (
     out_of_space,
     state_lock,
 )
+from tests.helpers import failing_pid_write
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "0123456789abcdef"
@@ -558,12 +559,15 @@ def test_lock_of_a_killed_run_does_not_block(state_dir: Path) -> None:
     """After the holder is killed (its pid left in the file), the next run gets the lock."""
     with lock_holder(state_dir) as holder:
         pass
-    lock = state_dir / "lock"
-    assert lock.read_text() == f"{holder.pid}\n"
+    pid = state_dir / "lock.pid"
+    assert pid.read_text() == f"{holder.pid}\n"
     with state_lock(state_dir):
-        assert lock.read_text() == f"{os.getpid()}\n"
-    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
-    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+        assert pid.read_text() == f"{os.getpid()}\n"
+    assert pid.read_text() == ""
+    if sys.platform != "win32":  # modes are POSIX's
+        for path in (state_dir / "lock", pid):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
 
 
 def test_lock_is_released_when_the_run_ends(state_dir: Path) -> None:
@@ -928,20 +932,17 @@ def test_a_full_disk_when_taking_the_lock_says_out_of_space(
     """Writing the pid to the lock file on a full disk (or over quota) is a DiskFull naming
     the lock file and its folder, not an OSError; the lock is not left held."""
 
-    def full(fd: int, data: bytes, offset: int) -> int:
-        raise OSError(code, os.strerror(code))
-
     with monkeypatch.context() as patch, pytest.raises(DiskFull) as caught:
-        patch.setattr(journal_module.os, "pwrite", full)
+        patch.setattr(journal_module.os, "write", failing_pid_write(code))
         with state_lock(state_dir):
             pytest.fail("the lock was taken")
-    lock = state_dir / "lock"
-    expected = f"out of space: cannot write lock file {lock} ({os.strerror(code)}): the disk"
+    pid = state_dir / "lock.pid"
+    expected = f"out of space: cannot write lock file {pid} ({os.strerror(code)}): the disk"
     assert str(caught.value).startswith(expected)
     assert f"the disk holding {state_dir} is full" in str(caught.value)
-    assert out_of_space(caught.value) and caught.value.path == lock
+    assert out_of_space(caught.value) and caught.value.path == pid
     with state_lock(state_dir):
-        assert lock.read_text() == f"{os.getpid()}\n"
+        assert pid.read_text() == f"{os.getpid()}\n"
 
 
 def test_other_lock_file_failures_are_not_out_of_space(
@@ -949,13 +950,11 @@ def test_other_lock_file_failures_are_not_out_of_space(
 ) -> None:
     """An I/O error writing the lock file is a JournalError naming it, not a DiskFull."""
 
-    def broken(fd: int, data: bytes, offset: int) -> int:
-        raise OSError(errno.EIO, os.strerror(errno.EIO))
-
-    monkeypatch.setattr(journal_module.os, "pwrite", broken)
+    monkeypatch.setattr(journal_module.os, "write", failing_pid_write(errno.EIO))
     with pytest.raises(JournalError) as caught, state_lock(state_dir):
         pytest.fail("the lock was taken")
-    assert str(caught.value) == f"cannot write lock file {state_dir / 'lock'}: Input/output error"
+    pid, error = state_dir / "lock.pid", os.strerror(errno.EIO)
+    assert str(caught.value) == f"cannot write lock file {pid}: {error}"
     assert not isinstance(caught.value, DiskFull) and not out_of_space(caught.value)
 
 

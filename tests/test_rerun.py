@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 from batch import journal as batch_journal
 from tests.conftest import Batch
+from tests.helpers import failing_pid_write
 from tests.test_run import DOC, hr_alpha, hr_rcs, toll_free
 
 SUBMIT = ("submit-resource-request", 201)
@@ -276,7 +276,7 @@ def test_a_lock_left_by_a_killed_run_does_not_block(batch) -> None:
         held = batch.run(str(path), "--state-dir", str(state_dir))
         assert held.exit_code == 4
         assert f"pid {child.pid}" in held.stderr
-        child.send_signal(signal.SIGKILL)
+        child.kill()  # SIGKILL; TerminateProcess on Windows
         child.wait(timeout=10)
         result = batch.run(str(path), "--state-dir", str(state_dir))
     assert result.exit_code == 0, result.output
@@ -498,15 +498,12 @@ def test_a_full_disk_for_the_lock_file_exits_2_saying_out_of_space(batch, monkey
     state_dir = batch.folder / "state"
     path = batch.csv([toll_free()])
 
-    def full(fd: int, data: bytes, offset: int) -> int:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(batch_journal.os, "pwrite", full)
+    monkeypatch.setattr(batch_journal.os, "write", failing_pid_write(errno.ENOSPC))
     result = batch.run(str(path), "--state-dir", str(state_dir))
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(
-        f"Error: out of space: cannot write lock file {state_dir / 'lock'}"
-        f" (No space left on device): the disk holding {state_dir} is full"
+        f"Error: out of space: cannot write lock file {state_dir / 'lock.pid'}"
+        f" ({os.strerror(errno.ENOSPC)}): the disk holding {state_dir} is full"
     )
     assert batch.api.stored() == []
 

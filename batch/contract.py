@@ -77,7 +77,7 @@ class Operation:
 @functools.cache
 def spec() -> dict[str, Any]:
     """The normalized Resources API spec, as shipped with the package."""
-    text = resources.files("batch").joinpath(NORMALIZED).read_text()
+    text = resources.files("batch").joinpath(NORMALIZED).read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

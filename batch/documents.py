@@ -65,12 +65,12 @@ def resolve(text: str, base: Path, *, max_bytes: int) -> LocalDocument | str:
     if (
         PurePosixPath(text).is_absolute()
         or PureWindowsPath(text).is_absolute()
-        or text.startswith("~")
+        or text.startswith(("~", "\\"))
     ):
         msg = f"{text!r} is an absolute path; give a path relative to {base}"
         raise DocumentProblem(msg)
     root = base.resolve()
-    path = (root / text).resolve()
+    path = _locate(text, root)
     if not path.is_relative_to(root):
         raise DocumentProblem(f"{text!r} points outside {base}; keep documents inside that folder")
     if not path.is_file():
@@ -87,6 +87,16 @@ def resolve(text: str, base: Path, *, max_bytes: int) -> LocalDocument | str:
         msg = f"{text!r} is {mib:.1f} MiB; documents may be at most {limit:.0f} MiB"
         raise DocumentProblem(msg)
     return LocalDocument(path, _sha256(path, path.stat().st_mtime_ns, size), size)
+
+
+def _locate(text: str, root: Path) -> Path:
+    """The path `text` names under `root`. A backslash, which Windows users type between
+    folders (`docs\\registration.pdf`), is a separator on every OS: on POSIX it is also a
+    legal character in a name, so a file named with it literally is taken first."""
+    literal = (root / text).resolve()
+    if "\\" not in text or literal.is_file():
+        return literal
+    return (root / text.replace("\\", "/")).resolve()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import logging
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +43,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import filelock
 
 from batch.errors import DiskFull, JournalError, Locked
 
@@ -72,6 +74,8 @@ _ALLOWED_FROM = {
 }
 _ACCOUNT = re.compile(r"[0-9a-f]{1,64}")
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# Windows opens files in text mode unless told otherwise; elsewhere the flag does not exist.
+_BINARY = getattr(os, "O_BINARY", 0)
 # How far ahead of this clock a status's time may be and still be believed (see observe).
 CLOCK_SKEW = timedelta(minutes=5)
 # Under SQLite's oldest default limit of 999 host parameters per statement.
@@ -813,6 +817,10 @@ def _set_aside(path: Path, found: str) -> None:
 
 
 def _make_private(path: Path) -> None:
+    if sys.platform == "win32":
+        # os.chmod there only sets or clears the read-only flag; the journal is kept
+        # private by the ACL of the user's profile folder, where the state folder lives.
+        return
     try:
         os.chmod(path, 0o600)
     except OSError as exc:
@@ -842,6 +850,10 @@ def _mark(path: Path) -> None:
 
 
 def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable; Windows cannot open a folder to sync it (and
+    NTFS journals the rename itself), so there this does nothing."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -915,39 +927,55 @@ def _now() -> str:
 @contextlib.contextmanager
 def state_lock(state_dir: Path) -> Iterator[None]:
     """Hold the state directory for one run; released when the block ends or the process
-    dies (flock), so a lock file left by a killed run never blocks the next one.
+    dies (an OS lock on `lock`, through filelock), so a killed run never blocks the next.
+
+    The holder's pid goes in a sibling `lock.pid`, not in `lock` itself: on Windows a
+    locked file cannot be read by another process, which must still name the holder.
 
     Raises:
         Locked: another process holds it; the message names its pid when known.
+        DiskFull: no room to create the lock file or write the pid.
         JournalError: the directory or lock file cannot be created.
     """
-    path = state_dir / "lock"
+    path, pid_path = state_dir / "lock", state_dir / "lock.pid"
+    # thread_local=False: the run holds the lock, whichever thread ends it.
+    lock = filelock.FileLock(path, mode=0o600, thread_local=False)
     try:
         with _private_umask():
             _make_private_dir(state_dir, what="state")
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            lock.acquire(blocking=False)
+    except filelock.Timeout:
+        raise Locked(state_dir, _holder(pid_path)) from None
     except OSError as exc:
         raise _os_error(path, exc, action="create lock file") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Locked(state_dir, _holder(fd)) from None
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except OSError as exc:
-            raise _os_error(path, exc, action="write lock file") from None
+        _write_holder(pid_path, f"{os.getpid()}\n")
         yield
-        os.ftruncate(fd, 0)  # still held here: no other run can be writing its pid yet
+        # Still held here: no other run can be writing its pid yet. A stale pid left by a
+        # killed run is harmless: the next holder overwrites it.
+        with contextlib.suppress(OSError):
+            _write_holder(pid_path, "")
     finally:
-        os.close(fd)
+        lock.release()
 
 
-def _holder(fd: int) -> int | None:
+def _write_holder(path: Path, text: str) -> None:
+    """Write the holder's pid (or nothing) to `path`, readable by the owner only."""
+    try:
+        with _private_umask():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o600)
+        try:
+            os.write(fd, text.encode("ascii"))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _os_error(path, exc, action="write lock file") from None
+
+
+def _holder(path: Path) -> int | None:
     """The pid the lock holder wrote, or None if it has not written it yet."""
     try:
-        return int(os.pread(fd, 32, 0).decode("ascii").strip())
+        return int(path.read_text(encoding="ascii").strip())
     except (OSError, ValueError):
         return None
 

@@ -247,6 +247,9 @@ def clean_environ(
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    # platformdirs reads no XDG_* on Windows; these are its overrides there.
+    monkeypatch.setenv("WIN_PD_OVERRIDE_LOCAL_APPDATA", str(home / "local"))
+    monkeypatch.setenv("WIN_PD_OVERRIDE_APPDATA", str(home / "roaming"))
 
 
 FAST = ["--limit", "submit=1000", "--limit", "upload=1000", "--limit", "lookup=1000"]

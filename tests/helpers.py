@@ -1,8 +1,11 @@
-"""Request bodies that the built-in catalogue accepts, and ways to steer a request."""
+"""Request bodies that the built-in catalogue accepts, ways to steer a request, and a
+failing disk for the state lock."""
 
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Callable
 from typing import Any
 
 HR_ALPHA_REQUIREMENTS = [
@@ -91,3 +94,16 @@ def drive_to(api: Any, status: str, *, make: Any = None, tries: int = 60) -> str
                 return str(found[0])
             api.advance(3600)
     raise AssertionError(f"no variant reached {status} in {tries} tries")
+
+
+def failing_pid_write(code: int) -> Callable[[int, bytes], int]:
+    """An `os.write` that fails with errno `code` when writing this process's pid (the
+    state lock's `lock.pid`) and writes anything else as usual."""
+    write, pid = os.write, f"{os.getpid()}\n".encode()
+
+    def fail(fd: int, data: bytes) -> int:
+        if bytes(data) == pid:
+            raise OSError(code, os.strerror(code))
+        return write(fd, data)
+
+    return fail

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import platformdirs
 import pytest
 
+from batch.config import APP
 from tests.conftest import Batch
 from tests.hostile import Hostile, gzip_bomb, serve
 from tests.test_run import DOC, hr_alpha, toll_free
@@ -44,7 +45,7 @@ def results(batch: Batch) -> list[dict[str, str]]:
 
 
 def journal_rows() -> list[tuple[str, str | None]]:
-    (path,) = Path(os.environ["XDG_DATA_HOME"]).rglob("journal-*.sqlite3")
+    (path,) = Path(platformdirs.user_data_dir(APP)).rglob("journal-*.sqlite3")
     with sqlite3.connect(path) as db:
         return db.execute("SELECT state, request_id FROM requests ORDER BY key").fetchall()
 

@@ -30,6 +30,7 @@ from batch.journal import (
     out_of_space,
     state_lock,
 )
+from tests.helpers import failing_pid_write
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "0123456789abcdef"
@@ -269,6 +270,7 @@ def test_account_must_be_a_fingerprint(state_dir: Path) -> None:
     assert not state_dir.exists()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX's")
 def test_files_are_owner_only(tmp_path: Path) -> None:
     """The state folders are 0o700 and the journal and its WAL 0o600, even with umask 022."""
     state_dir = tmp_path / "parent" / "state"
@@ -287,6 +289,7 @@ def test_files_are_owner_only(tmp_path: Path) -> None:
     assert stat.S_IMODE(state_dir.parent.stat().st_mode) == 0o700
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX's")
 def test_an_existing_journal_is_made_private(state_dir: Path) -> None:
     """A journal file left readable by others is made owner-only on open."""
     Journal.open(state_dir, ACCOUNT).close()
@@ -469,7 +472,8 @@ def test_a_journal_older_than_markers_gets_one(state_dir: Path) -> None:
     assert marker.read_text().startswith(f"resource-batch made {path.name} here.")
     marker.unlink()
     Journal.open(state_dir, ACCOUNT).close()
-    assert marker.exists() and stat.S_IMODE(marker.stat().st_mode) == 0o600
+    assert marker.exists()
+    assert sys.platform == "win32" or stat.S_IMODE(marker.stat().st_mode) == 0o600
     path.unlink()
     with pytest.raises(JournalError, match="is missing"):
         Journal.open(state_dir, ACCOUNT)
@@ -501,6 +505,7 @@ def test_a_newer_journal_asks_to_upgrade(state_dir: Path) -> None:
         Journal.open(state_dir, ACCOUNT)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a process cannot SIGKILL itself there")
 def test_submitting_is_on_disk_when_it_returns(state_dir: Path) -> None:
     """A process killed (SIGKILL) right after submitting() returns leaves the row SUBMITTING."""
     with Journal.open(state_dir, ACCOUNT) as journal:
@@ -558,12 +563,15 @@ def test_lock_of_a_killed_run_does_not_block(state_dir: Path) -> None:
     """After the holder is killed (its pid left in the file), the next run gets the lock."""
     with lock_holder(state_dir) as holder:
         pass
-    lock = state_dir / "lock"
-    assert lock.read_text() == f"{holder.pid}\n"
+    pid = state_dir / "lock.pid"
+    assert pid.read_text() == f"{holder.pid}\n"
     with state_lock(state_dir):
-        assert lock.read_text() == f"{os.getpid()}\n"
-    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
-    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+        assert pid.read_text() == f"{os.getpid()}\n"
+    assert pid.read_text() == ""
+    if sys.platform != "win32":  # modes are POSIX's
+        for path in (state_dir / "lock", pid):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
 
 
 def test_lock_is_released_when_the_run_ends(state_dir: Path) -> None:
@@ -928,20 +936,17 @@ def test_a_full_disk_when_taking_the_lock_says_out_of_space(
     """Writing the pid to the lock file on a full disk (or over quota) is a DiskFull naming
     the lock file and its folder, not an OSError; the lock is not left held."""
 
-    def full(fd: int, data: bytes, offset: int) -> int:
-        raise OSError(code, os.strerror(code))
-
     with monkeypatch.context() as patch, pytest.raises(DiskFull) as caught:
-        patch.setattr(journal_module.os, "pwrite", full)
+        patch.setattr(journal_module.os, "write", failing_pid_write(code))
         with state_lock(state_dir):
             pytest.fail("the lock was taken")
-    lock = state_dir / "lock"
-    expected = f"out of space: cannot write lock file {lock} ({os.strerror(code)}): the disk"
+    pid = state_dir / "lock.pid"
+    expected = f"out of space: cannot write lock file {pid} ({os.strerror(code)}): the disk"
     assert str(caught.value).startswith(expected)
     assert f"the disk holding {state_dir} is full" in str(caught.value)
-    assert out_of_space(caught.value) and caught.value.path == lock
+    assert out_of_space(caught.value) and caught.value.path == pid
     with state_lock(state_dir):
-        assert lock.read_text() == f"{os.getpid()}\n"
+        assert pid.read_text() == f"{os.getpid()}\n"
 
 
 def test_other_lock_file_failures_are_not_out_of_space(
@@ -949,13 +954,11 @@ def test_other_lock_file_failures_are_not_out_of_space(
 ) -> None:
     """An I/O error writing the lock file is a JournalError naming it, not a DiskFull."""
 
-    def broken(fd: int, data: bytes, offset: int) -> int:
-        raise OSError(errno.EIO, os.strerror(errno.EIO))
-
-    monkeypatch.setattr(journal_module.os, "pwrite", broken)
+    monkeypatch.setattr(journal_module.os, "write", failing_pid_write(errno.EIO))
     with pytest.raises(JournalError) as caught, state_lock(state_dir):
         pytest.fail("the lock was taken")
-    assert str(caught.value) == f"cannot write lock file {state_dir / 'lock'}: Input/output error"
+    pid, error = state_dir / "lock.pid", os.strerror(errno.EIO)
+    assert str(caught.value) == f"cannot write lock file {pid}: {error}"
     assert not isinstance(caught.value, DiskFull) and not out_of_space(caught.value)
 
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import stat
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from batch import journal as batch_journal
+from batch.config import APP
 from tests.conftest import Batch
+from tests.helpers import failing_pid_write
 from tests.test_run import DOC, hr_alpha, hr_rcs, toll_free
 
 SUBMIT = ("submit-resource-request", 201)
@@ -276,7 +278,7 @@ def test_a_lock_left_by_a_killed_run_does_not_block(batch) -> None:
         held = batch.run(str(path), "--state-dir", str(state_dir))
         assert held.exit_code == 4
         assert f"pid {child.pid}" in held.stderr
-        child.send_signal(signal.SIGKILL)
+        child.kill()  # SIGKILL; TerminateProcess on Windows
         child.wait(timeout=10)
         result = batch.run(str(path), "--state-dir", str(state_dir))
     assert result.exit_code == 0, result.output
@@ -417,8 +419,9 @@ def test_api_keys_appear_nowhere_and_state_is_private(make_api, tmp_path) -> Non
     for result in outputs:
         for text in (result.stdout, result.stderr, result.output):
             assert key not in text and wrong not in text
-    home = Path(os.environ["XDG_DATA_HOME"]).parent
-    written = [p for folder in (tmp_path, home) for p in folder.rglob("*") if p.is_file()]
+    state, cache = Path(platformdirs.user_data_dir(APP)), Path(platformdirs.user_cache_dir(APP))
+    folders = (tmp_path, state, cache)  # on Windows the cache is inside the state folder
+    written = sorted({p for folder in folders for p in folder.rglob("*") if p.is_file()})
     journals = [p for p in written if p.name.endswith(".sqlite3")]
     assert journals, written
     caches = [p for p in written if p.suffix == ".json" and "cache" in p.parts[-5:]]
@@ -426,7 +429,8 @@ def test_api_keys_appear_nowhere_and_state_is_private(make_api, tmp_path) -> Non
     for file in written:
         content = file.read_bytes()
         assert key.encode() not in content and wrong.encode() not in content, file
-    state = Path(os.environ["XDG_DATA_HOME"]) / "resource-batch"
+    if sys.platform == "win32":
+        return  # modes are POSIX's; on Windows the user profile's ACL keeps these private
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     for file in journals + caches:
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
@@ -498,15 +502,12 @@ def test_a_full_disk_for_the_lock_file_exits_2_saying_out_of_space(batch, monkey
     state_dir = batch.folder / "state"
     path = batch.csv([toll_free()])
 
-    def full(fd: int, data: bytes, offset: int) -> int:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(batch_journal.os, "pwrite", full)
+    monkeypatch.setattr(batch_journal.os, "write", failing_pid_write(errno.ENOSPC))
     result = batch.run(str(path), "--state-dir", str(state_dir))
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(
-        f"Error: out of space: cannot write lock file {state_dir / 'lock'}"
-        f" (No space left on device): the disk holding {state_dir} is full"
+        f"Error: out of space: cannot write lock file {state_dir / 'lock.pid'}"
+        f" ({os.strerror(errno.ENOSPC)}): the disk holding {state_dir} is full"
     )
     assert batch.api.stored() == []
 

@@ -7,12 +7,15 @@ import csv
 import hashlib
 import json
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 
 import openpyxl
+import platformdirs
 import pytest
 
+from batch.config import APP
 from batch.sandbox.app import Faults
 
 DOC = "docs/registration.pdf"
@@ -119,6 +122,40 @@ def test_one_upload_per_distinct_file(batch) -> None:
     assert len(letters) == 1
 
 
+def test_a_document_path_with_backslashes_is_found(batch) -> None:
+    """`docs\\registration.pdf`, as Windows users type it, names docs/registration.pdf on
+    every OS; rows naming it either way share one upload."""
+    batch.document(DOC)
+    rows = [hr_alpha("Windows", companyRegistrationDocument="docs\\registration.pdf")]
+    path = batch.csv([*rows, hr_alpha("Posix")])
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    assert [r["result"] for r in batch.results(path.with_name("requests.results.csv"))] == [
+        "SUBMITTED"
+    ] * 2
+    assert batch.api.calls()[("upload-document", 201)] == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a backslash is a separator on Windows")
+def test_a_file_named_with_a_backslash_is_taken_first(batch) -> None:
+    """On POSIX a backslash may be part of a name: a file named `docs\\registration.pdf`
+    itself is the one sent, not docs/registration.pdf."""
+    batch.document(DOC, b"%PDF-1.4 in the folder")
+    batch.document("docs\\registration.pdf", b"%PDF-1.4 named with a backslash")
+    path = batch.csv([hr_alpha(companyRegistrationDocument="docs\\registration.pdf")])
+    result = batch.run(str(path))
+    assert result.exit_code == 0, result.output
+    (row,) = batch.results(path.with_name("requests.results.csv"))
+    (request,) = batch.api.stored()
+    (document_id,) = (
+        item["value"]
+        for item in request["requirements"]
+        if item["key"] == "companyRegistrationDocument"
+    )
+    download = batch.api.client.get(f"/resources/1/documents/{document_id}")
+    assert download.content == b"%PDF-1.4 named with a backslash", row
+
+
 def test_validate_sends_nothing(batch) -> None:
     """`validate` checks every row and writes VALID/INVALID, but uploads and submits nothing."""
     batch.document(DOC)
@@ -186,6 +223,18 @@ def test_validate_sends_nothing(batch) -> None:
             "companyRegistrationDocument",
             "points outside",
             id="document-escape",
+        ),
+        pytest.param(
+            {"companyRegistrationDocument": "..\\outside.pdf"},
+            "companyRegistrationDocument",
+            "points outside",
+            id="document-escape-backslash",
+        ),
+        pytest.param(
+            {"companyRegistrationDocument": "\\docs\\registration.pdf"},
+            "companyRegistrationDocument",
+            "absolute path",
+            id="document-absolute-backslash",
         ),
         pytest.param(
             {"companyRegistrationDocument": "/etc/passwd"},
@@ -322,6 +371,7 @@ def test_requirements_that_depend_on_an_option_are_explained(batch) -> None:
     assert "postcode" in local and local["postcode"] == "", "the results sheet adds the column"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need a privilege on Windows")
 def test_symlink_escape_is_refused(batch) -> None:
     """A document path through a symlink that leaves the folder is refused."""
     outside = batch.folder.parent / "secret.pdf"
@@ -693,7 +743,7 @@ def test_api_key_never_in_output_or_files(batch) -> None:
     for args in (("validate", str(path)), (str(path), "--log-format", "json")):
         result = batch.run(*args)
         assert key not in result.output
-    cache = Path(os.environ["XDG_CACHE_HOME"])
+    cache = Path(platformdirs.user_cache_dir(APP))
     written = [p for folder in (batch.folder, cache) for p in folder.rglob("*") if p.is_file()]
     assert any(p.name == "requests.results.csv" for p in written)
     assert any(p.suffix == ".json" and cache in p.parents for p in written), "the lookup cache"
@@ -701,6 +751,7 @@ def test_api_key_never_in_output_or_files(batch) -> None:
         assert key.encode() not in file.read_bytes(), file
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows cannot send SIGINT to a process")
 def test_interrupted_run_writes_what_it_did(make_api, tmp_path) -> None:
     """Ctrl-C mid-run: exit 130, and the results sheet accounts for every row it sent."""
     import signal
@@ -755,6 +806,7 @@ def test_a_refused_file_fails_its_rows_not_the_run(make_api, tmp_path) -> None:
     assert [r["type"] for r in batch.api.stored()] == ["NUMBER_PURCHASE"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows cannot send SIGINT to a process")
 def test_interrupted_while_looking_for_a_lost_submit_is_uncertain(make_api, tmp_path) -> None:
     """Ctrl-C while a submit that got no answer is being looked for: the row is UNCERTAIN
     in the results (it may be stored), never FAILED "not sent"; the next run finds it."""

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
+import platformdirs
 
+from batch.config import APP
 from batch.outcome import ASKING
 from tests.test_followup import asked, results_path, status
 
@@ -108,7 +110,7 @@ def test_days_left_are_estimated_without_a_reminder(busy, tmp_path) -> None:
     path, _, _ = asked(batch)
     results = results_path(path)
     assert status(batch, str(results)).exit_code == 1
-    [journal] = Path(os.environ["XDG_DATA_HOME"]).rglob("journal-*.sqlite3")
+    [journal] = Path(platformdirs.user_data_dir(APP)).rglob("journal-*.sqlite3")
     seen = (datetime.now(UTC) - timedelta(days=10, hours=1)).isoformat(timespec="microseconds")
     with sqlite3.connect(journal) as db:
         db.execute("UPDATE requests SET asked_at = ? WHERE asked_at IS NOT NULL", (seen,))

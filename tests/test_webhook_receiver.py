@@ -564,6 +564,7 @@ def test_a_password_that_is_not_text_stops_at_start(no_hook_credentials, tmp_pat
     assert "the webhook password has a byte that is not UTF-8 text" in result.output
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no SIGTERM to send")
 def test_the_command_serves_until_sigterm(tmp_path) -> None:
     """`resource-batch webhook` with credentials from the environment: it announces its
     URL, records into run's journal for that account, logs JSON lines without the

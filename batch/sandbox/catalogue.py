@@ -177,7 +177,8 @@ def load(path: Path | None = None) -> Catalogue:
     """
     if path is None:
         base = resources.files("batch.sandbox").joinpath("data")
-        name, text = "built-in catalogue", base.joinpath("catalogue.json").read_text()
+        name = "built-in catalogue"
+        text = base.joinpath("catalogue.json").read_text(encoding="utf-8")
         return parse(json.loads(text), name=name, read=lambda f: base.joinpath(f).read_bytes())
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """Reading request sheets (CSV, XLSX) as text, and writing the results sheet.
 
-Everything pandas, python-calamine and openpyxl stays in this module: the rest of the
+Everything python-calamine and openpyxl stays in this module: the rest of the
 job sees `Sheet` and `Row` and plain strings.
 """
 

@@ -22,6 +22,7 @@ import mimetypes
 import re
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     from batch.config import Settings
 
 logger = logging.getLogger(__name__)
+# One INFO line per HTTP exchange (`--verbose`): method, path and query, status, time,
+# attempt; never a header, and the key blanked wherever it could appear.
+http_logger = logging.getLogger("batch.http")
 
 # Errors that mean "Infobip does not offer this": the row is reported, never submitted.
 UNAVAILABLE = frozenset(
@@ -247,7 +251,11 @@ class Infobip:
                         sending()
                         try:
                             answer = await self._exchange(
-                                client, "POST", "/resources/1/requests", json=body
+                                client,
+                                "POST",
+                                "/resources/1/requests",
+                                json=body,
+                                attempt=attempt.num,
                             )
                         except _NOT_SENT:
                             raise  # the connection never opened: nothing was sent
@@ -365,7 +373,9 @@ class Infobip:
             async for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
                 with attempt:
                     async with self._limiters[endpoint], self._slots:
-                        answer = await self._exchange(self._client, method, url, **kwargs)
+                        answer = await self._exchange(
+                            self._client, method, url, attempt=attempt.num, **kwargs
+                        )
                     if answer.status_code == 429 or answer.status_code >= 500:
                         raise _Retry(self._refusal(answer), retry_after=self._waited(answer))
         except httpx.TransportError as exc:
@@ -380,19 +390,31 @@ class Infobip:
         return answer
 
     async def _exchange(
-        self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+        self, client: httpx.AsyncClient, method: str, url: str, *, attempt: int = 1, **kwargs: Any
     ) -> Answer:
-        """One exchange, its whole answer read within the call's deadline and size bound.
+        """One exchange, its whole answer read within the call's deadline and size bound,
+        then logged to `batch.http` (or its failure is).
 
         Raises:
             httpx.TransportError: the connection failed or a timeout passed.
             ApiError: no whole answer within the deadline.
             BadAnswer: an answer bigger than MAX_ANSWER_BYTES once decompressed.
         """
-        call = f"{method} {url}"
+        request = client.build_request(method, url, **kwargs)
+        started = time.monotonic()
+        try:
+            answer = await self._read(client, request, f"{method} {url}")
+        except BaseException as exc:
+            status = exc.status if isinstance(exc, ApiError) else None
+            self._log_exchange(request, status, self._failure(exc), started, attempt)
+            raise
+        self._log_exchange(request, answer.status_code, None, started, attempt)
+        return answer
+
+    async def _read(self, client: httpx.AsyncClient, request: httpx.Request, call: str) -> Answer:
+        """Send `request` and read its whole answer, within the call's bounds."""
         try:
             async with asyncio.timeout(self._deadline):
-                request = client.build_request(method, url, **kwargs)
                 response = await client.send(request, stream=True)
                 try:
                     chunks, size = [], 0
@@ -418,6 +440,38 @@ class Infobip:
             ) from None
         content = b"".join(chunks)
         return Answer(call, response.status_code, response.headers, content, self._secret)
+
+    def _failure(self, exc: BaseException) -> str:
+        """Why an exchange has no usable answer, for its log line, the key blanked."""
+        if isinstance(exc, httpx.TransportError):
+            return self._describe(exc)
+        if isinstance(exc, ApiError):
+            return redacted(str(exc).encode(), self._secret).decode()
+        return type(exc).__name__  # cancelled: Ctrl-C, or the run stopping
+
+    def _log_exchange(
+        self,
+        request: httpx.Request,
+        status: int | None,
+        failure: str | None,
+        started: float,
+        attempt: int,
+    ) -> None:
+        """One `batch.http` line: method, path and query (the key blanked), the status and
+        what went wrong if anything, the milliseconds from sending to the answer's last
+        byte, which attempt it was. Never a header."""
+        if not http_logger.isEnabledFor(logging.INFO):
+            return
+        ms = round((time.monotonic() - started) * 1000)
+        target = redacted(request.url.raw_path, self._secret).decode("ascii", "replace")
+        which = "1st attempt" if attempt == 1 else f"retry {attempt - 1}"
+        said = " ".join(filter(None, (f"HTTP {status}" if status else "", failure or "")))
+        fields = {"method": request.method, "path": target, "status": status, "ms": ms}
+        fields |= {"attempt": attempt, "error": failure}
+        http_logger.info(
+            "%s %s: %s in %d ms (%s)", request.method, target, said, ms, which,
+            extra={"fields": fields},
+        )  # fmt: skip
 
     def _describe(self, exc: httpx.TransportError) -> str:
         """A transport failure in words, the key blanked (httpx's header errors quote the

@@ -248,6 +248,12 @@ SHARED = {
         help="Log lines as text or JSON (default: text on a terminal, JSON otherwise).",
     ),
     "quiet": click.option("--quiet", is_flag=True, help="Only warnings and errors."),
+    "verbose": click.option(
+        "--verbose",
+        is_flag=True,
+        help="Log each HTTP exchange with Infobip: method, path, status, milliseconds,"
+        " attempt (never a header or the key).",
+    ),
     "base_url": click.option(
         "--base-url",
         help="Infobip base URL (else INFOBIP_BASE_URL/IB_BASE_URL, or the config file).",
@@ -328,6 +334,7 @@ def _run_options(command: Any) -> Any:
         _shared(
             "log_format",
             "quiet",
+            "verbose",
             "base_url",
             "api_key",
             "config",
@@ -429,6 +436,7 @@ def _batch(
     refresh_requirements: bool,
     log_format: str | None,
     quiet: bool,
+    verbose: bool,
     base_url: str | None,
     api_key: str | None,
     config_path: Path | None,
@@ -445,7 +453,7 @@ def _batch(
 ) -> None:
     started = time.time()
     live = sys.stderr.isatty() and not quiet
-    _logging(log_format, quiet=quiet)
+    _logging(log_format, quiet=quiet, verbose=verbose)
     if input_path is None and inbox is None:
         raise click.UsageError("give INPUT" + ("" if dry_run else " or --inbox DIR"))
     if input_path is not None and inbox is not None:
@@ -522,10 +530,10 @@ def _exit_codes() -> Iterator[None]:
         _fail(exc, 3)
 
 
-def _logging(log_format: str | None, *, quiet: bool) -> None:
+def _logging(log_format: str | None, *, quiet: bool, verbose: bool = False) -> None:
     """Log lines as asked, else as text on a terminal and JSON off one (cron)."""
     console.configure_logging(
-        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet
+        log_format or ("text" if sys.stderr.isatty() else "json"), quiet=quiet, verbose=verbose
     )
 
 
@@ -593,6 +601,7 @@ def _settings(
     if ca_bundle is not None:
         tls_context(ca_bundle)
     file = config.config_file(config_path, os.environ)
+    file_path, _ = config.config_path(config_path, os.environ)
     limits = config.parse_limits(
         tuple(f"{k}={v}" for k, v in (file.get("limits") or {}).items()), config.PUBLISHED_LIMITS
     )
@@ -608,14 +617,29 @@ def _settings(
             err=True,
         )
         settings = Settings(
-            base_url=running.base_url, api_key=running.api_key, limits=limits, sandbox=True
+            base_url=running.base_url,
+            api_key=running.api_key,
+            limits=limits,
+            sandbox=True,
+            base_url_from="--sandbox",
+            api_key_from="--sandbox",
         )
         state_dir = state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
     else:
-        url, key = config.credentials(
-            base_url_flag=base_url_flag, api_key_flag=api_key_flag, environ=os.environ, file=file
+        found = config.credentials(
+            base_url_flag=base_url_flag,
+            api_key_flag=api_key_flag,
+            environ=os.environ,
+            file=file,
+            file_path=file_path,
         )
-        settings = Settings(base_url=url, api_key=key, limits=limits)
+        settings = Settings(
+            base_url=found.base_url,
+            api_key=found.api_key,
+            limits=limits,
+            base_url_from=found.base_url_from,
+            api_key_from=found.api_key_from,
+        )
     if state_dir is not None:
         settings = settings.replace(state_dir=state_dir)
     return settings.replace(ca_bundle=ca_bundle, **timeouts)
@@ -772,7 +796,7 @@ def _lookup_choice(name: str) -> click.Choice[str]:
     " attachments go to OUT-STEM-attachments/ beside it.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing workbook and attachments.")
-@_shared("sandbox", "base_url", "api_key", "config", "ca_bundle")
+@_shared("sandbox", "base_url", "api_key", "config", "ca_bundle", "verbose")
 def template(
     *,
     kind: str,
@@ -791,6 +815,7 @@ def template(
     api_key: str | None,
     config_path: Path | None,
     ca_bundle: Path | None,
+    verbose: bool,
 ) -> None:
     """Write an .xlsx to fill in for one request type and country, from Infobip's
     requirements lookup: a column per field the run reads, a note on each header,
@@ -821,6 +846,8 @@ def template(
     }
     fields = {name: value for name, value in given.items() if value is not None}
     out = out or templates.default_path(kind, fields)
+    if verbose:  # otherwise it prints what it wrote, and leaves logging as Python has it
+        _logging(None, quiet=False, verbose=True)
     stopping = _stoppable(
         f"Run the command again to be sure {out} and its attachments are whole (with --force"
         " if it was written)."
@@ -873,7 +900,17 @@ def _report_template(written: templates.Written) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Without RESULTS: also write the list of requests to this .xlsx or .csv.",
 )
-@_shared("base_url", "api_key", "config", "state_dir", "ca_bundle", "limit", "log_format", "quiet")
+@_shared(
+    "base_url",
+    "api_key",
+    "config",
+    "state_dir",
+    "ca_bundle",
+    "limit",
+    "log_format",
+    "quiet",
+    "verbose",
+)  # fmt: skip
 def status(
     results: tuple[Path, ...],
     everything: bool,
@@ -886,6 +923,7 @@ def status(
     limit_pairs: tuple[str, ...],
     log_format: str | None,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Refresh where each request stands, and say which need a person.
 
@@ -910,7 +948,7 @@ def status(
     """
     from batch import status as refresh
 
-    _logging(log_format, quiet=quiet)
+    _logging(log_format, quiet=quiet, verbose=verbose)
     if out is not None and results:
         raise click.UsageError("--out lists the journal's requests; give it without RESULTS")
     stopping = _stoppable("Sheets not yet rewritten keep what they had; run it again.")
@@ -933,3 +971,73 @@ def status(
         report = asyncio.run(refresh.run_status(settings, results, everything=everything, out=out))
         console.status_summary(report, live=sys.stderr.isatty() and not quiet)
     sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@_shared(
+    "sandbox",
+    "base_url",
+    "api_key",
+    "config",
+    "state_dir",
+    "ca_bundle",
+    "limit",
+    "log_format",
+    "quiet",
+    "verbose",
+)  # fmt: skip
+def check(
+    sandbox: bool,
+    base_url: str | None,
+    api_key: str | None,
+    config_path: Path | None,
+    state_dir: Path | None,
+    ca_bundle: Path | None,
+    limit_pairs: tuple[str, ...],
+    log_format: str | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Say whether a run would work here, changing nothing: where the base URL and the
+    API key come from (flag, environment variable or config file; of the key only its
+    length and last four characters), whether Infobip accepts them (one list call of one
+    request, timed), whether the state and cache folders can be written (or made),
+    whether a run holds the lock now, and the journal's rows by state.
+
+    Exit codes: 0 a run can start (warnings, such as a cache that cannot be written,
+    are only shown); 2 configuration: credentials missing, a bad config file, a state
+    folder that cannot be written, a journal that cannot be read; 3 Infobip unreachable
+    or refusing the key.
+
+    \b
+    Examples:
+        resource-batch check
+        resource-batch check --verbose --log-format json
+    """
+    from batch import check as checks
+
+    _logging(log_format, quiet=quiet, verbose=verbose)
+    with _stoppable("Nothing was changed."), contextlib.ExitStack() as stack:
+        try:
+            settings = _settings(
+                stack,
+                sandbox=sandbox,
+                base_url_flag=base_url,
+                api_key_flag=api_key,
+                config_path=config_path,
+                limit_pairs=limit_pairs,
+                state_dir=state_dir,
+                ca_bundle=ca_bundle,
+            )
+        except ConfigError as exc:
+            defaults = Settings(base_url="", api_key="")
+            findings = checks.unconfigured(
+                exc,
+                state_dir=state_dir or defaults.state_dir,
+                cache_dir=defaults.cache_dir / "requirements",
+            )
+        else:
+            findings = asyncio.run(checks.check(settings))
+    code = checks.exit_code(findings)
+    console.check_report(findings, code)
+    sys.exit(code)

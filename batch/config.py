@@ -64,6 +64,9 @@ class Settings:
     # Infobip's cap on pending alphanumeric requests per country ([gap]: see docs/batch.md);
     # rows past it are not sent (DEFERRED). 0: do not foresee it.
     alpha_pending_cap: int = 2
+    # Where base URL and key came from (`check` says so): a flag, a variable, a file.
+    base_url_from: str = ""
+    api_key_from: str = ""
 
     @property
     def account(self) -> str:
@@ -119,13 +122,19 @@ def parse_limits(pairs: tuple[str, ...], base: Mapping[str, float]) -> dict[str,
     return limits
 
 
-def config_file(explicit: Path | None, environ: Mapping[str, str]) -> dict[str, Any]:
-    """The config file's contents, or {} when there is none (an explicit one must exist)."""
+def config_path(explicit: Path | None, environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """The config file to read, and whether it was named (--config or
+    RESOURCE_BATCH_CONFIG: then it must exist) rather than the default one."""
     named = explicit or (
         Path(environ["RESOURCE_BATCH_CONFIG"]) if "RESOURCE_BATCH_CONFIG" in environ else None
     )
-    path = named or Path(platformdirs.user_config_dir(APP)) / "config.toml"
-    if named is None and not path.exists():
+    return named or Path(platformdirs.user_config_dir(APP)) / "config.toml", named is not None
+
+
+def config_file(explicit: Path | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The config file's contents, or {} when there is none (an explicit one must exist)."""
+    path, named = config_path(explicit, environ)
+    if not named and not path.exists():
         return {}
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -167,14 +176,27 @@ def pending_cap(file: Mapping[str, Any]) -> dict[str, int]:
     return {"alpha_pending_cap": value}
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The base URL and key, and where each came from: a flag, an environment variable's
+    name, or the config file's path."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    base_url_from: str = ""
+    api_key_from: str = ""
+
+
 def credentials(
     *,
     base_url_flag: str | None,
     api_key_flag: str | None,
     environ: Mapping[str, str],
     file: Mapping[str, Any],
-) -> tuple[str, str]:
-    """The base URL and API key, flags first, then the environment, then the file.
+    file_path: Path | None = None,
+) -> Credentials:
+    """The base URL and API key, flags first, then the environment, then the file
+    (`file_path`, named as their source).
 
     Raises:
         ConfigError: either is missing; the message says what to set.
@@ -201,12 +223,27 @@ def credentials(
             " or try it on the built-in sandbox with --sandbox"
         )
         raise ConfigError(msg)
-    named = [("--api-key", api_key_flag), *((n, environ.get(n)) for n in _KEY_VARIABLES)]
-    source = next((name for name, value in named if value and value.strip()), "api_key")
-    return base_url(str(url)), api_key(key, source)
+    url_from = _source(("--base-url", base_url_flag), _URL_VARIABLES, environ, file_path)
+    key_from = _source(("--api-key", api_key_flag), _KEY_VARIABLES, environ, file_path)
+    return Credentials(base_url(str(url)), api_key(key, key_from), url_from, key_from)
 
 
+_URL_VARIABLES = ("INFOBIP_BASE_URL", "IB_BASE_URL")
 _KEY_VARIABLES = ("INFOBIP_API_KEY", "IB_API_KEY")
+
+
+def _source(
+    flag: tuple[str, str | None],
+    variables: tuple[str, ...],
+    environ: Mapping[str, str],
+    file_path: Path | None,
+) -> str:
+    """Where a credential came from, in the order `credentials` looks."""
+    named = [flag, *((name, environ.get(name)) for name in variables)]
+    found = next((name for name, value in named if value and value.strip()), None)
+    return found or f"config file {file_path or ''}".rstrip()
+
+
 # What an HTTP header can carry: visible ASCII. Infobip's keys are letters, digits, '-'.
 _HEADER_SAFE = frozenset(chr(c) for c in range(0x21, 0x7F))
 

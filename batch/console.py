@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from batch.check import Finding, Verdict
 from batch.outcome import Need, Outcome, Result
 from batch.rows import Candidate
 from batch.run import Report
@@ -38,7 +39,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure_logging(log_format: str, *, quiet: bool) -> None:
+def configure_logging(log_format: str, *, quiet: bool, verbose: bool = False) -> None:
+    """Log lines to stderr as text or JSON; INFO and up unless `quiet`; one line per HTTP
+    exchange (`batch.http`) only when `verbose`, even with `quiet`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter("%(message)s")
@@ -48,6 +51,7 @@ def configure_logging(log_format: str, *, quiet: bool) -> None:
     root.setLevel(logging.WARNING if quiet else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("stamina").setLevel(logging.ERROR)  # one line per retry is noise
+    logging.getLogger("batch.http").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 class Display:
@@ -219,4 +223,24 @@ def status_summary(report: StatusReport, *, live: bool) -> None:
     if report.out is not None:
         logger.info(
             "requests written to %s", report.out, extra={"fields": {"output": str(report.out)}}
+        )
+
+
+def check_report(findings: list[Finding], code: int) -> None:
+    """What `check` found, a line each (a warning or an error where it is one), then the
+    verdict; off a terminal each line carries its finding's fields."""
+    levels = {Verdict.OK: logging.INFO, Verdict.WARNING: logging.WARNING}
+    for finding in findings:
+        fields = {"check": finding.topic, "verdict": str(finding.verdict), **finding.fields}
+        text = f"{finding.topic + ':':<15}{finding.text}"
+        logger.log(levels.get(finding.verdict, logging.ERROR), "%s", text, extra={"fields": fields})
+    if code == 0:
+        logger.info("all is well: a run can start", extra={"fields": {"exitCode": 0}})
+    else:
+        problems = sum(finding.verdict.exit_code > 0 for finding in findings)
+        logger.error(
+            "%d problem(s): a run would stop (exit %d)",
+            problems,
+            code,
+            extra={"fields": {"exitCode": code, "problems": problems}},
         )

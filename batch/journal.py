@@ -235,10 +235,7 @@ class Journal:
                 journal (unless `fresh`), is from a newer resource-batch, or cannot be
                 opened.
         """
-        if not _ACCOUNT.fullmatch(account):
-            msg = "account must be a hex fingerprint such as Settings.account"
-            raise ValueError(msg)  # the value is left out: it could be an API key
-        path = state_dir / f"journal-{account}.sqlite3"
+        path = journal_path(state_dir, account)
         with _private_umask():
             _make_private_dir(state_dir, what="journal")
             try:
@@ -641,6 +638,55 @@ class Journal:
             raise _sqlite_error(self.path, exc) from exc
 
 
+def journal_path(state_dir: Path, account: str) -> Path:
+    """Where the journal of `account` (`Settings.account`) lives in `state_dir`.
+
+    Raises:
+        ValueError: `account` is not a hex fingerprint.
+    """
+    if not _ACCOUNT.fullmatch(account):
+        msg = "account must be a hex fingerprint such as Settings.account"
+        raise ValueError(msg)  # the value is left out: it could be an API key
+    return state_dir / f"journal-{account}.sqlite3"
+
+
+def counts(state_dir: Path, account: str) -> dict[State, int] | None:
+    """How many rows the account's journal holds in each state, read without changing it
+    (no schema upgrade, no journal made); None when the account has none yet.
+
+    Raises:
+        JournalError: it is empty, missing though expected, damaged, newer than this
+            program, or cannot be read.
+    """
+    path = journal_path(state_dir, account)
+    expected = _marker(path).exists()
+    found = _lost(path, expected=expected)
+    if found is not None:
+        raise _Unusable(path, found, _RESTORE_HELP)
+    if not path.exists():
+        return None
+    # SQLite makes the -wal and -shm files even to read: they must be private too.
+    with _private_umask(), contextlib.closing(_connect_read_only(path)) as connection:
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION or (version == 0 and expected):
+                _prepare(connection, path, expected=expected)  # raises what opening would
+            if version == 0:
+                return {}
+            _check_intact(connection, path)
+            query = "SELECT state, COUNT(*) FROM requests GROUP BY state"
+            return {State(state): count for state, count in connection.execute(query)}
+        except sqlite3.Error as exc:
+            raise _sqlite_error(path, exc, opening=True) from None
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise _sqlite_error(path, exc, opening=True) from None
+
+
 def _check_change(
     key: str, current: State, request_id: str | None, state: State, new_id: str | None
 ) -> None:
@@ -957,6 +1003,39 @@ def state_lock(state_dir: Path) -> Iterator[None]:
             _write_holder(pid_path, "")
     finally:
         lock.release()
+
+
+@dataclass(frozen=True, slots=True)
+class LockState:
+    """The state folder's lock as `check` finds it: whether the file is there, whether a
+    process holds it now, and the pid named beside it (a holder's, or one a killed run
+    left)."""
+
+    exists: bool
+    held: bool
+    pid: int | None
+
+
+def lock_state(state_dir: Path) -> LockState:
+    """Whether a run holds the state folder now, found by taking the lock for an instant
+    (never waiting) and letting it go; nothing is created.
+
+    Raises:
+        JournalError: the lock file is there but cannot be opened.
+    """
+    path = state_dir / "lock"
+    if not path.is_file():
+        return LockState(exists=False, held=False, pid=None)
+    pid = _holder(state_dir / "lock.pid")
+    lock = filelock.FileLock(path, thread_local=False)
+    try:
+        lock.acquire(blocking=False)
+    except filelock.Timeout:
+        return LockState(exists=True, held=True, pid=pid)
+    except OSError as exc:
+        raise _os_error(path, exc, action="open lock file") from None
+    lock.release()
+    return LockState(exists=True, held=False, pid=pid)
 
 
 def _write_holder(path: Path, text: str) -> None:

@@ -72,6 +72,11 @@ class RequirementCache:
         self._ttl = ttl
         self._refresh = refresh
 
+    @property
+    def folder(self) -> Path:
+        """Where the answers are kept (made on the first one)."""
+        return self._folder
+
     @classmethod
     def for_account(cls, settings: Settings, *, refresh: bool | None = None) -> RequirementCache:
         """The cache of the account `settings` name; `refresh` asks Infobip afresh (by

@@ -289,7 +289,7 @@ class Batch:
 
     def run(self, *args: str, env: dict[str, str] | None = None, fast: bool = True) -> Any:
         """`resource-batch run ARGS` (or the command ARGS starts with), in-process."""
-        commands = ("run", "validate", "status", "template", "webhook")
+        commands = ("run", "validate", "status", "template", "webhook", "check")
         command = list(args) if args and args[0] in commands else ["run", *args]
         if command[0] in ("run", "validate") and "--alpha-pending-cap" not in command:
             # The client foresees the same cap on pending requests the sandbox keeps.

@@ -455,7 +455,7 @@ def test_a_key_quoted_in_infobips_own_error_is_blanked_everywhere(batch, hostile
         "E400: Gateway: key App [API key] rejected (x: key [API key])"
         in results(batch)[0]["errors"]
     )
-    cached = "".join(p.read_text() for p in Path(os.environ["XDG_CACHE_HOME"]).rglob("*.json"))
+    cached = "".join(p.read_text() for p in Path(platformdirs.user_cache_dir(APP)).rglob("*.json"))
     assert "E400" in cached and key.lower() not in cached.lower()
     hostile.on("POST", LOOKUP, status=401, body=json.dumps({**error, "errorCode": "E401"}).encode())
     code, output = through(batch, hostile, "run", str(path), "--refresh-requirements")

@@ -77,8 +77,10 @@ def _sigterm_as_ctrl_c() -> None:
         return  # signals can only be handled there; an embedding program keeps its own
 
     def stop(signum: int, frame: object) -> None:
-        if _TERMINATED:
-            return  # already stopping: a second SIGTERM must not cut the results short
+        # Already stopping: a second SIGTERM must not cut the results short, nor kill
+        # the process while Python shuts down (which gives back default handlers, but
+        # leaves an ignored signal ignored).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _TERMINATED.append(signum)
         signal.raise_signal(signal.SIGINT)
 

@@ -7,10 +7,8 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,14 +18,14 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 import httpx
 
-from batch import config, console, journal
+from batch import console, journal, library
 from batch import inbox as inbox_files
 from batch import rows as rowlib
-from batch import run as batch_run
 from batch import template as templates
-from batch.api import tls_context
 from batch.config import Settings
 from batch.errors import ApiError, ConfigError, InputError, JournalError, Locked, Unavailable
+from batch.run import Report, results_path
+from batch.run import run as run_sheet
 from batch.sheets import check_writable, write_atomically
 
 if TYPE_CHECKING:
@@ -497,7 +495,7 @@ def _batch(
                 assert input_path is not None
                 with console.Display(live=live) as display:
                     report = asyncio.run(
-                        batch_run.run(settings, input_path, output=out, progress=display)
+                        run_sheet(settings, input_path, output=out, progress=display)
                     )
                 console.summary(report, live=live)
                 code = _exit_code(report)
@@ -507,7 +505,7 @@ def _batch(
                 "Files not yet filed away stay in the inbox; the results of those done are"
                 f" in {outbox or inbox / 'results' if inbox else 'the outbox'}."
             )
-        written = out or batch_run.results_path(input_path)
+        written = out or results_path(input_path)
         if written.exists() and written.stat().st_mtime >= started:
             _interrupted(f"What was done so far is in {written}.")
         _interrupted(
@@ -548,7 +546,7 @@ def _write_bytes(data: bytes, stream: IO[bytes]) -> None:
     stream.write(data)
 
 
-def _exit_code(report: batch_run.Report) -> int:
+def _exit_code(report: Report) -> int:
     if isinstance(report.stopped, JournalError):
         return 2  # the state folder (a full disk, say), not Infobip
     return 3 if report.stopped else 0 if report.ok else 1
@@ -562,10 +560,10 @@ def _inbox(settings: Settings, inbox: Path, outbox: Path, *, live: bool) -> int:
     inbox_files.make_folder(outbox)
     worst = 0
     for path in files:
-        output = inbox_files.vacant(outbox / batch_run.results_path(path).name)
+        output = inbox_files.vacant(outbox / results_path(path).name)
         try:
             with console.Display(live=live) as display:
-                report = asyncio.run(batch_run.run(settings, path, output=output, progress=display))
+                report = asyncio.run(run_sheet(settings, path, output=output, progress=display))
         except InputError as exc:
             logger.error("%s", exc, extra={"fields": {"file": str(path), "result": "REJECTED"}})
             note = inbox_files.vacant(outbox / f"{path.name}.error.txt")
@@ -596,55 +594,24 @@ def _settings(
     state_dir: Path | None,
     ca_bundle: Path | None = None,
 ) -> Settings:
-    """Settings from flags, environment and config file; with --sandbox, a sandbox
-    started here, announced, on a free loopback port, with a journal that goes with it
-    (unless --state-dir says where). A CA bundle is loaded here, so that a bad one is a
-    usage error before anything starts, not mid-run."""
-    if ca_bundle is not None:
-        tls_context(ca_bundle)
-    file = config.config_file(config_path, os.environ)
-    file_path, _ = config.config_path(config_path, os.environ)
-    limits = config.parse_limits(
-        tuple(f"{k}={v}" for k, v in (file.get("limits") or {}).items()), config.PUBLISHED_LIMITS
+    """Settings from flags, environment and config file (`library.settings`); with
+    --sandbox, the sandbox it started is announced."""
+    settings = library.settings(
+        stack,
+        sandbox=sandbox,
+        base_url=base_url_flag,
+        api_key=api_key_flag,
+        config_path=config_path,
+        limits=limit_pairs,
+        state_dir=state_dir,
+        ca_bundle=ca_bundle,
     )
-    limits = config.parse_limits(limit_pairs, limits)
-    timeouts = config.timeouts(file) | config.pending_cap(file)
-    if sandbox:
-        from batch.sandbox.app import SandboxConfig
-        from batch.sandbox.server import RunningSandbox
-
-        running = stack.enter_context(RunningSandbox(SandboxConfig()))
+    if settings.sandbox:
         click.echo(
-            f"Using the built-in Infobip sandbox at {running.base_url}: nothing reaches Infobip.",
+            f"Using the built-in Infobip sandbox at {settings.base_url}: nothing reaches Infobip.",
             err=True,
         )
-        settings = Settings(
-            base_url=running.base_url,
-            api_key=running.api_key,
-            limits=limits,
-            sandbox=True,
-            base_url_from="--sandbox",
-            api_key_from="--sandbox",
-        )
-        state_dir = state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-    else:
-        found = config.credentials(
-            base_url_flag=base_url_flag,
-            api_key_flag=api_key_flag,
-            environ=os.environ,
-            file=file,
-            file_path=file_path,
-        )
-        settings = Settings(
-            base_url=found.base_url,
-            api_key=found.api_key,
-            limits=limits,
-            base_url_from=found.base_url_from,
-            api_key_from=found.api_key_from,
-        )
-    if state_dir is not None:
-        settings = settings.replace(state_dir=state_dir)
-    return settings.replace(ca_bundle=ca_bundle, **timeouts)
+    return settings
 
 
 @main.command()
@@ -948,7 +915,7 @@ def status(
         resource-batch status customer.results.xlsx
         resource-batch status --out open-requests.xlsx
     """
-    from batch import status as refresh
+    from batch.status import check_listing_target, run_status
 
     _logging(log_format, quiet=quiet, verbose=verbose)
     if out is not None and results:
@@ -967,10 +934,10 @@ def status(
         )
         if out is not None:
             check_writable(out, sheets=1)
-            refresh.check_listing_target(out)
+            check_listing_target(out)
         if results:  # it rewrites them: not while a run may be writing them too
             stack.enter_context(journal.state_lock(settings.state_dir))
-        report = asyncio.run(refresh.run_status(settings, results, everything=everything, out=out))
+        report = asyncio.run(run_status(settings, results, everything=everything, out=out))
         console.status_summary(report, live=sys.stderr.isatty() and not quiet)
     sys.exit(0 if report.ok else 1)
 

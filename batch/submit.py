@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from batch import reconcile, status
+from batch import reconcile
 from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import LocalDocument
@@ -38,6 +38,9 @@ from batch.journal import Entry, Journal
 from batch.outcome import ASKING, FINAL, REDOABLE, Outcome, Problem, Progress, Result, shown
 from batch.rows import ALPHA, Candidate
 from batch.sheets import normalise
+from batch.status import listed_outcome
+from batch.status import record as record_listed
+from batch.status import refresh as refresh_listed
 
 logger = logging.getLogger(__name__)
 
@@ -252,8 +255,8 @@ class Sender:
         known = self.journal.by_request_id(ids)
         sent = [when for i in ids if i in known and (when := known[i].sent_at) is not None]
         since = min(sent) if sent and len(sent) == len(ids) else None
-        listed = await status.refresh(self.api, ids, since=since)
-        now = status.record(self.journal, listed)
+        listed = await refresh_listed(self.api, ids, since=since)
+        now = record_listed(self.journal, listed)
         known = self.journal.by_request_id(ids)
         # Every row shows where its request stands before any is acted on: a run stopped
         # halfway still shows them all.
@@ -346,8 +349,8 @@ class Sender:
     async def _listed_now(self, request_id: str) -> dict[str, Any] | None:
         """The request as the list shows it now, after a refusal that a retry of our own
         successful call may have caused; recorded in the journal. None if not listed."""
-        listed = await status.refresh(self.api, [request_id], since=None)
-        status.record(self.journal, listed)
+        listed = await refresh_listed(self.api, [request_id], since=None)
+        record_listed(self.journal, listed)
         return listed.get(request_id)
 
     async def _update(
@@ -713,7 +716,7 @@ def _show(
         outcome.known(entry)
         outcome.key = entry.key
     elif item is not None:
-        view = status.listed_outcome(item, now)
+        view = listed_outcome(item, now)
         outcome.request_status, outcome.feedback = view.request_status, view.feedback
         outcome.note, outcome.numbers = view.note, view.numbers
 

@@ -64,7 +64,6 @@ def measure_pandas(path: str, rows: int) -> dict[str, float]:
 
 
 def measure_ours(path: str, rows: int) -> dict[str, float]:
-    from batch import run
     from batch.api import Infobip
     from batch.config import Settings
 
@@ -72,9 +71,11 @@ def measure_ours(path: str, rows: int) -> dict[str, float]:
     settings = Settings(base_url=os.environ["BENCH_BASE_URL"], api_key="bench-key", dry_run=True)
     closed = Settings(base_url="http://127.0.0.1:9", api_key="bench-key")
 
-    async def check() -> run.Examined:
+    from batch.run import Examined, examine
+
+    async def check() -> Examined:
         async with Infobip(closed.base_url, closed.api_key, limits=closed.limits) as api:
-            return await run.examine(
+            return await examine(
                 settings, api, Path(path), output=Path(path).with_suffix(".results.xlsx")
             )
 

@@ -12,11 +12,12 @@ from typing import Any
 import openpyxl
 import pytest
 
-from batch import results, rows, run, workbook
+from batch import results, rows, workbook
 from batch.documents import Resolver
 from batch.errors import ConfigError
 from batch.outcome import RESULT_COLUMNS, Need, Outcome, Problem, Result
 from batch.requirements import Offer
+from batch.run import judge
 from batch.sheets import Row, Sheet, read_sheets, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ def hr_sheet(path: Path, values: list[dict[str, Any]], name: str = "ALPHANUMERIC
     candidates = rows.parse_sheet(sheet)
     resolver = Resolver(path.parent, max_bytes=10 << 20)
     rows.check_requirements(candidates, rows.prepare(HR_SPECS), documents=resolver)
-    run.judge(candidates, dry_run=True)
+    judge(candidates, dry_run=True)
     return sheet, candidates
 
 

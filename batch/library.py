@@ -17,6 +17,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
@@ -270,9 +271,20 @@ def _input(stack: contextlib.ExitStack, source: Source) -> Path:
         return Path(source)
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="resource-batch-")))
     path = folder / "requests.csv"
-    text = source.astype(object).where(source.notna(), "").astype(str)
-    text.to_csv(path, index=False, encoding="utf-8")
+    source.map(_text).to_csv(path, index=False, encoding="utf-8")
     return path
+
+
+def _text(value: object) -> str:
+    """A cell as a sheet shows it: a missing value empty, and a whole number without the
+    `.0` it gets in a column pandas made float because a cell is missing."""
+    import pandas as pd
+
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float):  # numpy's too
+        return "" if math.isnan(value) else str(int(value)) if value.is_integer() else str(value)
+    return str(value)
 
 
 def _path(value: str | os.PathLike[str] | None) -> Path | None:

@@ -22,6 +22,7 @@ from typing import Any
 from batch.api import UNAVAILABLE, Infobip
 from batch.config import Settings
 from batch.errors import BadAnswer, Refusal
+from batch.kinds import READABLE, offer_words
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,6 @@ class Offer:
 
     def why_not(self) -> str:
         """Why there are no requirements, in words for the rows that needed them."""
-        from batch.rows import READABLE
-
         lookup = self.lookup
         number_type = f" {lookup['numberType']}" if "numberType" in lookup else ""
         asked = f"{number_type} {READABLE[lookup['type']]} in {lookup['countryCode']}"
@@ -179,8 +178,6 @@ def changes(remembered: Sequence[tuple[str, str, str]], offers: Mapping[str, Off
         if changed:
             parts.append("changed " + "; ".join(changed))
         if parts:
-            from batch.rows import offer_words
-
             since = f" since {when[:10]}" if when else ""
             found.append(
                 f"requirements for {offer_words(lookup)} changed{since}: " + "; ".join(parts)

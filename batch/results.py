@@ -25,9 +25,10 @@ from typing import Any
 from batch import columns as cols
 from batch import rows
 from batch.errors import InputError
+from batch.kinds import TYPES, offer_words
 from batch.outcome import ASKING, RESULT_COLUMNS, Need, Problem, Result, feedback_line
 from batch.requirements import Offer
-from batch.rows import STANDARD, Candidate, Requirement, offer_words
+from batch.rows import STANDARD, Candidate, Requirement
 from batch.sheets import Sheet, normalise, write_results
 from batch.workbook import Column, Guide, Mark, Table
 
@@ -191,7 +192,7 @@ def _table(
     specs: Mapping[str, list[Requirement]],
     results_sheet: bool | None,
 ) -> Table:
-    kinds = sorted({c.type for c in found.values() if c.type}) or list(rows.TYPES)
+    kinds = sorted({c.type for c in found.values() if c.type}) or list(TYPES)
     unasked = set(_unasked(sheet, specs))
     plan = _plan(sheet, specs, results_sheet)
     leading, kept, renamed, added = plan.leading, plan.kept, plan.renamed, plan.added

@@ -16,19 +16,23 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-import email_validator
 import phonenumbers
 import pycountry
 import regex
 
 from batch import contract
+from batch.cells import FORMULA_TEXT, SPLIT, SPLIT_LIST, clipped, email_problem, integer
 from batch.documents import DocumentProblem, LocalDocument, Resolver
+from batch.kinds import ALPHA, RCS, READABLE, offer_words
+
+# cli.py and run.py read these as rowlib.X: named here until they import batch.kinds.
+from batch.kinds import LOOKUP as LOOKUP
+from batch.kinds import NUMBER as NUMBER
+from batch.kinds import TYPES as TYPES
+from batch.kinds import cell_text as cell_text
 from batch.outcome import RESULT_COLUMNS, Outcome, Problem
 from batch.sheets import Row, Sheet, normalise
 
-ALPHA, NUMBER, RCS = "ALPHANUMERIC_REGISTRATION", "NUMBER_PURCHASE", "RCS_SENDER_LAUNCH"
-TYPES = (ALPHA, NUMBER, RCS)
-READABLE = {ALPHA: "alphanumeric registration", NUMBER: "number purchase", RCS: "RCS sender launch"}
 STANDARD = (
     "type",
     "countryCode",
@@ -64,12 +68,6 @@ REQUIRED = {
     NUMBER: ("countryCode", "numberType", "capabilities"),
     RCS: ("countryCode", "senderName", "trafficOrigin"),
 }
-# The fields of a requirements lookup, per type: what decides which requirements a row has.
-LOOKUP = {
-    ALPHA: ("countryCode", "trafficOrigin", "trafficType"),
-    NUMBER: ("countryCode", "numberType", "capabilities", "quantity", "clientType"),
-    RCS: ("countryCode", "trafficOrigin", "excludedCarriers"),
-}
 ACTIONS = ("cancel", "resubmit")
 ENUMS = {
     "numberType": contract.enum("ResourceNumberType"),
@@ -81,12 +79,7 @@ ENUMS = {
 YES = frozenset(
     {"yes", "y", "x", "true", "1", "✓", "✔", "agree", "i agree", "ja", "da", "oui", "si"}
 )
-# A line break in a cell is LF (Excel's), CRLF, or a bare CR (a Mac or a CRM's export).
-SPLIT = regex.compile(r"\s*(?:;|\r\n?|\n)\s*")
-SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r\n?|\n)\s*")
 URL = regex.compile(r"(?i)https?://([^/\s?#]+)\S*")
-THOUSANDS = regex.compile(r"[+-]?\d{1,3}(,\d{3})+")
-WHOLE = regex.compile(r"[+-]?\d+(\.0+)?")
 _RESULT_SET = frozenset(normalise(name) for name in RESULT_COLUMNS)
 _IGNORED = _RESULT_SET | {"action"}
 _STANDARD = {normalise(name): name for name in STANDARD}
@@ -309,18 +302,9 @@ def _unsaved(sheet: Sheet, row: Row, errors: list[Problem]) -> list[Problem]:
 
 def _unsaved_formula(text: str) -> str:
     return (
-        f"a formula with no saved value ({_clipped(text)}); open the file in Excel and save"
+        f"a formula with no saved value ({clipped(text)}); open the file in Excel and save"
         " it, or type the value"
     )
-
-
-# A formula as text: how a results sheet keeps one that had no saved value, so that a
-# rerun of it unfixed does not send the formula as the value.
-FORMULA_TEXT = regex.compile(r"=\s*(?:[A-Za-z_][\w.]*\s*\(|\$?[A-Za-z]{1,3}\$?\d)")
-
-
-def _clipped(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _standard(layout: Layout, texts: Sequence[str]) -> Standard:
@@ -449,7 +433,7 @@ def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
             return None, f"{text!r} is not one of {', '.join(ENUMS[name])}"
         return value, None
     if name == "quantity":
-        number = _integer(text)
+        number = integer(text)
         if number is None or not 1 <= number <= 49:
             return None, f"{text!r}: quantity must be a whole number from 1 to 49"
         return number, None
@@ -464,7 +448,7 @@ def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
 def _emails(text: str) -> tuple[Any, str | None]:
     """Up to three contact addresses; every bad one is named, and too many said too."""
     emails = tuple(v for v in SPLIT_LIST.split(text) if v)
-    problems = [problem for e in emails if (problem := _email_problem(e))]
+    problems = [problem for e in emails if (problem := email_problem(e))]
     if len(emails) > 3:
         problems.insert(0, f"{len(emails)} addresses; Infobip takes at most 3")
     return (None, "; ".join(problems)) if problems else (emails, None)
@@ -535,7 +519,7 @@ class Requirement:
         if not text:
             return None, "required by Infobip" + self.hint() if self.required else None
         if FORMULA_TEXT.match(text):
-            return None, f"{_clipped(text)} is a formula, not a value: type the value itself"
+            return None, f"{clipped(text)} is a formula, not a value: type the value itself"
         if not self.many:
             value, problems = self._value(text, documents)
             return (None, "; ".join(problems)) if problems else ((self.key, value), None)
@@ -553,9 +537,9 @@ class Requirement:
         if self.kind == "TEXT":
             return self._text(text)
         if self.kind == "INTEGER":
-            return self._integer(text)
+            return self.integer(text)
         if self.kind == "EMAIL":
-            problem = _email_problem(text)
+            problem = email_problem(text)
             return text, [problem] if problem else []
         if self.kind == "URL":
             return text, [] if _is_url(text) else [f"{text!r} is not a web address (https://...)"]
@@ -603,8 +587,8 @@ class Requirement:
             return self.options[0]
         return chosen
 
-    def _integer(self, text: str) -> tuple[Any, list[str]]:
-        number = _integer(text)
+    def integer(self, text: str) -> tuple[Any, list[str]]:
+        number = integer(text)
         if number is None:
             return None, [f"{text!r} is not a whole number"]
         problems = []
@@ -620,24 +604,6 @@ class Requirement:
 def prepare(specs: Sequence[Mapping[str, Any]]) -> tuple[Requirement, ...]:
     """The specs a lookup returned, ready to check rows against."""
     return tuple(Requirement.of(spec) for spec in specs)
-
-
-def offer_words(lookup: Mapping[str, Any]) -> str:
-    """An offer as a person names it: "number purchases (VIRTUAL_LONG_NUMBER, clientType
-    INTERNATIONAL) in GB"."""
-    kind = str(lookup.get("type", ""))
-    options = [
-        f"{name} {cell_text(lookup[name])}" if name != "numberType" else str(lookup[name])
-        for name in LOOKUP.get(kind, ())
-        if name in lookup and name not in ("countryCode", "quantity", "capabilities")
-    ]
-    shown = f" ({', '.join(options)})" if options else ""
-    return f"{READABLE.get(kind, kind)}s{shown} in {lookup.get('countryCode', '?')}"
-
-
-def cell_text(value: Any) -> str:
-    """A lookup value as a cell holds it: lists separated by `;`."""
-    return ";".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 def check_requirements(
@@ -723,27 +689,6 @@ def _phone(text: str) -> tuple[Any, str | None]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
-@functools.lru_cache(maxsize=16384)
-def _email_problem(text: str) -> str | None:
-    try:
-        email_validator.validate_email(text, check_deliverability=False)
-    except email_validator.EmailNotValidError as exc:
-        return f"{text!r} is not an email address ({exc})"
-    return None
-
-
 def _is_url(text: str) -> bool:
     parts = URL.fullmatch(text)
     return parts is not None and "." in parts[1]
-
-
-def _integer(text: str) -> int | None:
-    """A whole number as typed: 50000, 50 000, 50,000 or 50000.0 (Excel's float)."""
-    if text.isascii() and text.isdigit():
-        return int(text)
-    cleaned = text.strip().replace(" ", "").replace("\u00a0", "").replace("_", "")
-    if THOUSANDS.fullmatch(cleaned):
-        cleaned = cleaned.replace(",", "")
-    if WHOLE.fullmatch(cleaned):
-        return int(cleaned.split(".")[0])
-    return None

@@ -35,8 +35,9 @@ from batch.errors import (
     SubmitUnknown,
 )
 from batch.journal import Entry, Journal
+from batch.kinds import ALPHA
 from batch.outcome import ASKING, FINAL, REDOABLE, Outcome, Problem, Progress, Result, shown
-from batch.rows import ALPHA, Candidate
+from batch.rows import Candidate
 from batch.sheets import normalise
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from typing import Any
 from batch import rows
 from batch.kinds import ALPHA, RCS, TYPES, cell_text
 from batch.outcome import DAYS_TO_ANSWER
-from batch.rows import ENUMS, REQUIRED, Requirement
+from batch.requirements import Requirement
+from batch.rows import ENUMS, REQUIRED
 from batch.workbook import Check, Column, Kind
 
 # The command line's names for the lookup fields, to name them in messages.

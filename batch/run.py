@@ -27,7 +27,14 @@ from batch.documents import Resolver
 from batch.errors import ApiError, BatchError, JournalError
 from batch.journal import Journal
 from batch.outcome import Need, Problem, Progress, Result, Silent
-from batch.requirements import Offer, RequirementCache, changes
+from batch.requirements import (
+    Offer,
+    RequirementCache,
+    changes,
+    check_requirements,
+    prepare,
+    unasked,
+)
 from batch.rows import Candidate
 from batch.sheets import Sheet, check_writable, gc_paused, read_guide, read_sheets
 from batch.submit import Sender, not_sent
@@ -294,7 +301,7 @@ async def check_rows(
     for candidate in candidates:
         if candidate.standard.lookup_key is not None:
             groups[id(candidate.standard.layout), candidate.standard.lookup_key].append(candidate)
-    prepared = {key: rowlib.prepare(offer.requirements) for key, offer in offers.items()}
+    prepared = {key: prepare(offer.requirements) for key, offer in offers.items()}
     by_sheet: dict[int, set[str]] = defaultdict(set)  # the columns some offer of it asks for
     layouts = {id(c.standard.layout): c.standard.layout for c in candidates}
     unread = {layout for layout, key in groups if offers[key].unread}
@@ -303,7 +310,7 @@ async def check_rows(
     for layout, asked_columns in by_sheet.items():
         if layout in unread:  # which columns are asked for is not known
             continue
-        for header in rowlib.unasked(layouts[layout], asked_columns):
+        for header in unasked(layouts[layout], asked_columns):
             sheet = layouts[layout].sheet_type or "the sheet"
             logger.warning(
                 "%s: column %r: no row's requirements ask for it; its values are not sent",
@@ -319,9 +326,7 @@ async def check_rows(
                 candidate.error("countryCode", problem)
                 candidate.outcome.unchecked = offer.unread
         else:
-            rowlib.check_requirements(
-                group, prepared[key], documents=documents, asked=by_sheet[layout]
-            )
+            check_requirements(group, prepared[key], documents=documents, asked=by_sheet[layout])
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
     return offers

@@ -27,8 +27,8 @@ from batch.columns import OPTIONS
 from batch.config import Settings
 from batch.errors import ApiError, BadAnswer, ConfigError, Refusal, Unavailable
 from batch.kinds import READABLE
-from batch.requirements import Offer, RequirementCache
-from batch.rows import REQUIRED, STANDARD, USED, Requirement
+from batch.requirements import Offer, Requirement, RequirementCache
+from batch.rows import REQUIRED, STANDARD, USED
 from batch.sheets import Row, Sheet, write_atomically
 from batch.workbook import Column, Table, write_book
 

@@ -12,7 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from batch import results, rows, run, workbook
+from batch import requirements, results, rows, run, workbook
 from batch.documents import Resolver
 from batch.errors import ConfigError
 from batch.outcome import RESULT_COLUMNS, Need, Outcome, Problem, Result
@@ -73,7 +73,7 @@ def hr_sheet(path: Path, values: list[dict[str, Any]], name: str = "ALPHANUMERIC
     (path.parent / "registration.pdf").write_bytes(b"%PDF-1.4 scan")
     candidates = rows.parse_sheet(sheet)
     resolver = Resolver(path.parent, max_bytes=10 << 20)
-    rows.check_requirements(candidates, rows.prepare(HR_SPECS), documents=resolver)
+    requirements.check_requirements(candidates, requirements.prepare(HR_SPECS), documents=resolver)
     run.judge(candidates, dry_run=True)
     return sheet, candidates
 

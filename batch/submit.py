@@ -39,6 +39,7 @@ from batch.kinds import ALPHA
 from batch.outcome import ASKING, FINAL, REDOABLE, Outcome, Problem, Progress, Result, shown
 from batch.rows import Candidate
 from batch.sheets import normalise
+from batch.uploads import UPLOAD_FAILED, Uploads, upload_failed
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Sender:
     ) -> None:
         self.api, self.journal, self.settings, self.progress = api, journal, settings, progress
         self._claimed = journal.request_ids()
-        self._uploads: dict[str, asyncio.Future[str | ApiError]] = {}
+        self.uploads = Uploads(api, journal, progress)
 
     async def settle(self) -> None:
         """Settle what earlier runs left SUBMITTING (killed mid-POST) or UNCERTAIN: found
@@ -395,9 +396,9 @@ class Sender:
             return
         try:
             body = await self._with_new_documents(candidate, outcome)
-        except _UPLOAD_FAILED as refusal:
+        except UPLOAD_FAILED as refusal:
             outcome.result = Result.UPDATE_REFUSED
-            outcome.errors = [Problem(_upload_failed(refusal))]
+            outcome.errors = [Problem(upload_failed(refusal))]
             return
         try:
             answer = await self.api.update(candidate.request_id, body["requirements"])
@@ -457,9 +458,8 @@ class Sender:
 
     async def _with_new_documents(self, candidate: Candidate, outcome: Outcome) -> dict[str, Any]:
         for document in candidate.documents:
-            if document.sha256 not in self._uploads:
-                self._uploads[document.sha256] = asyncio.ensure_future(self._upload(document))
-        return await self._with_document_ids(candidate, outcome)
+            self.uploads.start(document)
+        return await self.uploads.with_document_ids(candidate, outcome)
 
     async def send_all(self, rows: list[tuple[Candidate, str]]) -> ApiError | JournalError | None:
         """Upload each distinct file once (ever: the journal remembers documentIds) and
@@ -479,7 +479,7 @@ class Sender:
         try:
             async with asyncio.TaskGroup() as tasks:
                 for sha, document in files.items():  # in the order rows first need them
-                    self._uploads[sha] = tasks.create_task(self._upload(document))
+                    self.uploads.futures[sha] = tasks.create_task(self.uploads.upload(document))
                 queue: asyncio.Queue[tuple[Candidate, str]] = asyncio.Queue()
                 for row in rows:
                     queue.put_nowait(row)
@@ -499,28 +499,12 @@ class Sender:
             await self._send(candidate, key, candidate.outcome)
             self.progress.advance("requests submitted")
 
-    async def _upload(self, document: LocalDocument) -> str | ApiError:
-        """The file's documentId, or Infobip's refusal of it: returned, not raised, so
-        that it fails the rows naming the file and not the whole run (a raised error
-        would cancel every submit in flight). Unreachable or refused credentials raise."""
-        try:
-            known = self.journal.document_id(document.sha256)
-            if known is not None:
-                return known
-            document_id = await self.api.upload(document.path)
-            self.journal.uploaded(document.sha256, document_id, document.path.name)
-            return document_id
-        except _UPLOAD_FAILED as refusal:
-            return refusal
-        finally:
-            self.progress.advance("files uploaded")
-
     async def _send(self, candidate: Candidate, key: str, outcome: Outcome) -> None:
         """Wait for the row's files, submit it, and settle what became of it."""
         try:
-            body = await self._with_document_ids(candidate, outcome)
-        except _UPLOAD_FAILED as refusal:
-            message = _upload_failed(refusal)
+            body = await self.uploads.with_document_ids(candidate, outcome)
+        except UPLOAD_FAILED as refusal:
+            message = upload_failed(refusal)
             outcome.result, outcome.errors = Result.FAILED, [Problem(message)]
             self.journal.failed(key, refusal.code, message)
             return
@@ -628,30 +612,6 @@ class Sender:
             )
         ]
 
-    async def _with_document_ids(self, candidate: Candidate, outcome: Outcome) -> dict[str, Any]:
-        """The row's body with each file replaced by the documentId its upload got; the
-        row shows those documentIds (not the ones of what was sent before)."""
-        body = candidate.body()
-        outcome.document_ids = []
-        for item in body["requirements"]:
-            value = item["value"]
-            values = value if isinstance(value, list) else [value]
-            ids = [await self._document_id(v) for v in values]
-            item["value"] = ids if isinstance(value, list) else ids[0]
-            if any(isinstance(v, LocalDocument) for v in values):
-                outcome.document_ids.append(f"{item['key']}: {', '.join(ids)}")
-        return body
-
-    async def _document_id(self, value: Any) -> Any:
-        """A file's documentId once uploaded (a refused file raises the refusal, for the
-        row naming it); any other value as it is."""
-        if not isinstance(value, LocalDocument):
-            return value
-        found = await self._uploads[value.sha256]
-        if isinstance(found, ApiError):
-            raise found
-        return found
-
 
 # What a row says while the journal holds it SUBMITTING and no answer is recorded.
 _IN_FLIGHT = (
@@ -662,13 +622,6 @@ _UNRECORDED = (
     "Infobip has it, but the journal could not record its requestId (see the run's"
     " error); the next run finds it in Infobip's list and records it, sending nothing again"
 )
-# An upload that fails the rows naming its file, not the run: refused, or answered with
-# no documentId (nothing the rows could be sent with).
-_UPLOAD_FAILED = (Refusal, BadAnswer)
-
-
-def _upload_failed(error: ApiError) -> str:
-    return f"document upload {'refused' if isinstance(error, Refusal) else 'failed'}: {error}"
 
 
 def not_sent(rows: Iterable[Candidate], reason: str) -> None:

@@ -25,6 +25,7 @@ from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import Resolver
 from batch.errors import ApiError, BatchError, JournalError
+from batch.followup import FollowUp
 from batch.journal import Journal
 from batch.outcome import Need, Problem, Progress, Result, Silent
 from batch.requirements import (
@@ -121,7 +122,7 @@ async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) ->
         if not dry_run:
             await sender.settle()
         if existing:
-            await sender.follow_up(existing, dry_run=dry_run)
+            await FollowUp.beside(sender).follow_up(existing, dry_run=dry_run)
         new = [c for c in found.ready if not c.request_id or c.outcome.replaces]
         rows = await sender.plan(new, record=not dry_run, file=file)
     except (ApiError, JournalError) as exc:  # nothing new is sent, results written

@@ -315,9 +315,9 @@ def test_failed_write_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, broken: str
 ) -> None:
     """A write failing halfway leaves neither a results file nor a temporary file."""
-    from batch import sheets
+    from batch.sheets import write as writing
 
-    module = workbook if broken == "_clip" else sheets
+    module = workbook if broken == "_clip" else writing
     original, calls = getattr(module, broken), 0
 
     def explode(*args: Any, **kwargs: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 import httpx
 
-from batch import console, journal, library
+from batch import console, journal, kinds, library
 from batch import inbox as inbox_files
 from batch import rows as rowlib
 from batch import template as templates
@@ -732,7 +732,7 @@ def _lookup_choice(name: str) -> click.Choice[str]:
     "--type",
     "kind",
     required=True,
-    type=click.Choice(rowlib.TYPES, case_sensitive=False),
+    type=click.Choice(kinds.TYPES, case_sensitive=False),
     help="The request type.",
 )
 @click.option("--country", required=True, help="ISO 3166 two-letter country code, e.g. HR.")

@@ -9,8 +9,10 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from batch import rows
+from batch.kinds import ALPHA, RCS, TYPES, cell_text
 from batch.outcome import DAYS_TO_ANSWER
-from batch.rows import ENUMS, REQUIRED, Requirement
+from batch.requirements import Requirement
+from batch.rows import ENUMS, REQUIRED
 from batch.workbook import Check, Column, Kind
 
 # The command line's names for the lookup fields, to name them in messages.
@@ -43,9 +45,9 @@ _NOTES: dict[str, str | dict[str, str]] = {
     ),
     "countryCode": "ISO 3166 two-letter country code.",
     "senderName": {
-        rows.ALPHA: "The sender name: 3 to 11 characters of the SMS (GSM-7) alphabet, a letter"
+        ALPHA: "The sender name: 3 to 11 characters of the SMS (GSM-7) alphabet, a letter"
         " among them.",
-        rows.RCS: "The RCS sender (agent) name, at most 255 characters.",
+        RCS: "The RCS sender (agent) name, at most 255 characters.",
     },
     "numberType": "The kind of number to buy.",
     "capabilities": "One or more of the values, separated by ; or ,.",
@@ -123,14 +125,14 @@ def type_column(kinds: Collection[str], *, formula_for: str | None = None) -> Co
     """The `type` column: kept in every sheet the tool writes, so that a sheet saved as
     CSV (which loses the sheet name) still says each row's type. In a template it fills
     itself in (`formula_for`): a formula gives the type as soon as the row has a value."""
-    lines = ["type", "The request type: " + ", ".join(rows.TYPES) + "."]
+    lines = ["type", "The request type: " + ", ".join(TYPES) + "."]
     if formula_for is not None:
         lines.append(
             f"Fills itself in with {formula_for} once the row has any value (for the first"
             f" {TEMPLATE_ROWS:,} rows; below them, copy it down or type it)."
         )
         return Column("type", "\n".join(lines), formula=_TYPE_FORMULA.format(kind=formula_for))
-    return Column("type", "\n".join(lines), check=Check("list", rows.TYPES), fill=OPTIONAL_FILL)
+    return Column("type", "\n".join(lines), check=Check("list", TYPES), fill=OPTIONAL_FILL)
 
 
 TEMPLATE_ROWS = 2000
@@ -162,7 +164,7 @@ def standard_column(
     lookup = lookup or {}
     if name in lookup and name != "quantity":
         # The requirement columns are this offer's: another value may need others.
-        asked = rows.cell_text(lookup[name])
+        asked = cell_text(lookup[name])
         lines.append(
             f"The requirement columns are for {asked}: for another value, make another template."
         )

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from batch import columns as cols
-from batch import rows
+from batch import requirements, rows
 from batch.errors import InputError
+from batch.kinds import TYPES, offer_words
 from batch.outcome import ASKING, RESULT_COLUMNS, Need, Problem, Result, feedback_line
-from batch.requirements import Offer
-from batch.rows import STANDARD, Candidate, Requirement, offer_words
+from batch.requirements import Offer, Requirement
+from batch.rows import STANDARD, Candidate
 from batch.sheets import Sheet, normalise, write_results
 from batch.workbook import Column, Guide, Mark, Table
 
@@ -191,7 +192,7 @@ def _table(
     specs: Mapping[str, list[Requirement]],
     results_sheet: bool | None,
 ) -> Table:
-    kinds = sorted({c.type for c in found.values() if c.type}) or list(rows.TYPES)
+    kinds = sorted({c.type for c in found.values() if c.type}) or list(TYPES)
     unasked = set(_unasked(sheet, specs))
     plan = _plan(sheet, specs, results_sheet)
     leading, kept, renamed, added = plan.leading, plan.kept, plan.renamed, plan.added
@@ -247,7 +248,7 @@ def _unasked(sheet: Sheet, specs: Mapping[str, list[Requirement]]) -> list[str]:
     sent, said once."""
     if not specs:
         return []
-    return rows.unasked(rows.Layout.of(sheet), {normalise(key) for key in specs})
+    return requirements.unasked(rows.Layout.of(sheet), {normalise(key) for key in specs})
 
 
 def _requirements(candidates: Any, offers: Mapping[str, Offer]) -> dict[str, list[Requirement]]:
@@ -257,7 +258,7 @@ def _requirements(candidates: Any, offers: Mapping[str, Offer]) -> dict[str, lis
         offer = offers.get(key) if key else None
         if offer is None or offer.refusal is not None:
             continue
-        for requirement in rows.prepare(offer.requirements):
+        for requirement in requirements.prepare(offer.requirements):
             found.setdefault(requirement.key, []).append(requirement)
     return found
 
@@ -336,7 +337,7 @@ def guide(offers: Mapping[str, Offer], attachments: Mapping[str, str]) -> Guide:
             label += f", quantity {', '.join(quantities)}"
         offer = same[0]
         for spec, requirement in zip(
-            offer.requirements, rows.prepare(offer.requirements), strict=True
+            offer.requirements, requirements.prepare(offer.requirements), strict=True
         ):
             attachment = attachments.get(requirement.key, "")
             link = attachment.partition(": ")[2] if ": " in attachment else ""

@@ -1,9 +1,9 @@
 """From a spreadsheet row to an Infobip request body, every problem named by its column.
 
 A row is checked in two passes: `parse` reads the standard columns (type, country,
-sender, ...) and says which requirements lookup the row needs; `check_requirements`
-then checks the other columns against the specs that lookup returned. Problems are
-collected, never raised: a row reports all of its problems at once.
+sender, ...) and says which requirements lookup the row needs; `check_requirements`, in
+`requirements`, then checks the other columns against the specs that lookup returned.
+Problems are collected, never raised: a row reports all of its problems at once.
 """
 
 from __future__ import annotations
@@ -11,24 +11,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-import email_validator
-import phonenumbers
 import pycountry
-import regex
 
 from batch import contract
-from batch.documents import DocumentProblem, LocalDocument, Resolver
+from batch.cells import SPLIT, SPLIT_LIST, clipped, email_problem, integer
+from batch.documents import LocalDocument
+from batch.kinds import ALPHA, LOOKUP, NUMBER, RCS, READABLE, TYPES
 from batch.outcome import RESULT_COLUMNS, Outcome, Problem
 from batch.sheets import Row, Sheet, normalise
 
-ALPHA, NUMBER, RCS = "ALPHANUMERIC_REGISTRATION", "NUMBER_PURCHASE", "RCS_SENDER_LAUNCH"
-TYPES = (ALPHA, NUMBER, RCS)
-READABLE = {ALPHA: "alphanumeric registration", NUMBER: "number purchase", RCS: "RCS sender launch"}
 STANDARD = (
     "type",
     "countryCode",
@@ -64,12 +60,6 @@ REQUIRED = {
     NUMBER: ("countryCode", "numberType", "capabilities"),
     RCS: ("countryCode", "senderName", "trafficOrigin"),
 }
-# The fields of a requirements lookup, per type: what decides which requirements a row has.
-LOOKUP = {
-    ALPHA: ("countryCode", "trafficOrigin", "trafficType"),
-    NUMBER: ("countryCode", "numberType", "capabilities", "quantity", "clientType"),
-    RCS: ("countryCode", "trafficOrigin", "excludedCarriers"),
-}
 ACTIONS = ("cancel", "resubmit")
 ENUMS = {
     "numberType": contract.enum("ResourceNumberType"),
@@ -78,15 +68,6 @@ ENUMS = {
     "trafficOrigin": contract.enum("TrafficOrigin"),
     "trafficType": contract.enum("TrafficType"),
 }
-YES = frozenset(
-    {"yes", "y", "x", "true", "1", "✓", "✔", "agree", "i agree", "ja", "da", "oui", "si"}
-)
-# A line break in a cell is LF (Excel's), CRLF, or a bare CR (a Mac or a CRM's export).
-SPLIT = regex.compile(r"\s*(?:;|\r\n?|\n)\s*")
-SPLIT_LIST = regex.compile(r"\s*(?:[;,]|\r\n?|\n)\s*")
-URL = regex.compile(r"(?i)https?://([^/\s?#]+)\S*")
-THOUSANDS = regex.compile(r"[+-]?\d{1,3}(,\d{3})+")
-WHOLE = regex.compile(r"[+-]?\d+(\.0+)?")
 _RESULT_SET = frozenset(normalise(name) for name in RESULT_COLUMNS)
 _IGNORED = _RESULT_SET | {"action"}
 _STANDARD = {normalise(name): name for name in STANDARD}
@@ -309,18 +290,9 @@ def _unsaved(sheet: Sheet, row: Row, errors: list[Problem]) -> list[Problem]:
 
 def _unsaved_formula(text: str) -> str:
     return (
-        f"a formula with no saved value ({_clipped(text)}); open the file in Excel and save"
+        f"a formula with no saved value ({clipped(text)}); open the file in Excel and save"
         " it, or type the value"
     )
-
-
-# A formula as text: how a results sheet keeps one that had no saved value, so that a
-# rerun of it unfixed does not send the formula as the value.
-FORMULA_TEXT = regex.compile(r"=\s*(?:[A-Za-z_][\w.]*\s*\(|\$?[A-Za-z]{1,3}\$?\d)")
-
-
-def _clipped(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _standard(layout: Layout, texts: Sequence[str]) -> Standard:
@@ -449,7 +421,7 @@ def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
             return None, f"{text!r} is not one of {', '.join(ENUMS[name])}"
         return value, None
     if name == "quantity":
-        number = _integer(text)
+        number = integer(text)
         if number is None or not 1 <= number <= 49:
             return None, f"{text!r}: quantity must be a whole number from 1 to 49"
         return number, None
@@ -464,7 +436,7 @@ def _field(kind: str, name: str, text: str) -> tuple[Any, str | None]:
 def _emails(text: str) -> tuple[Any, str | None]:
     """Up to three contact addresses; every bad one is named, and too many said too."""
     emails = tuple(v for v in SPLIT_LIST.split(text) if v)
-    problems = [problem for e in emails if (problem := _email_problem(e))]
+    problems = [problem for e in emails if (problem := email_problem(e))]
     if len(emails) > 3:
         problems.insert(0, f"{len(emails)} addresses; Infobip takes at most 3")
     return (None, "; ".join(problems)) if problems else (emails, None)
@@ -481,269 +453,3 @@ def _alpha_sender(text: str) -> str | None:
     if not any(c.isalpha() for c in text):
         problems.append("needs at least one letter")
     return f"{text!r}: {'; '.join(problems)}" if problems else None
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """One requirement spec, prepared once per offer: a run checks thousands of rows
-    against the same few specs."""
-
-    key: str
-    column: str  # the normalised header its values are read from
-    kind: str
-    name: str
-    required: bool
-    many: bool
-    options: tuple[str, ...]
-    rules: Mapping[str, Any]
-    pattern: regex.Pattern[str] | None
-    by_name: Mapping[str, str]  # normalised option -> option
-    description: str = ""
-
-    @classmethod
-    def of(cls, spec: Mapping[str, Any]) -> Requirement:
-        key = str(spec.get("key", ""))
-        options = tuple(str(option) for option in spec.get("options") or ())
-        rules = spec.get("validation") or {}
-        pattern = rules.get("pattern")
-        return cls(
-            key=key,
-            column=normalise(key),
-            kind=str(spec.get("type", "")),
-            name=str(spec.get("name") or key),
-            required=bool(spec.get("required")),
-            many=bool(spec.get("multipleValuesSupported")),
-            options=options,
-            rules=rules,
-            pattern=contract.java_regex(pattern) if pattern else None,
-            by_name={normalise(option): option for option in options},
-            description=str(spec.get("description") or ""),
-        )
-
-    def label(self, header: str) -> str:
-        return header if self.name == header else f"{header} ({self.name})"
-
-    def hint(self) -> str:
-        if len(self.options) == 1:
-            return f" (put: {self.options[0]})"
-        return f" (one of: {', '.join(self.options)})" if self.options else ""
-
-    def judge(self, cell: str, documents: Resolver) -> tuple[tuple[str, Any] | None, str | None]:
-        """A cell's (key, value) as Infobip wants it (None when empty), or every problem
-        it has, in one text: each bad value of a multi-value cell is named."""
-        text = cell.strip()
-        if not text:
-            return None, "required by Infobip" + self.hint() if self.required else None
-        if FORMULA_TEXT.match(text):
-            return None, f"{_clipped(text)} is a formula, not a value: type the value itself"
-        if not self.many:
-            value, problems = self._value(text, documents)
-            return (None, "; ".join(problems)) if problems else ((self.key, value), None)
-        values, problems = [], []
-        for part in SPLIT.split(text):
-            if part:
-                value, found = self._value(part, documents)
-                values.append(value)
-                problems += [p if p.startswith(repr(part)) else f"{part!r}: {p}" for p in found]
-        if problems:
-            return None, "; ".join(problems)
-        return (self.key, tuple(values)), None
-
-    def _value(self, text: str, documents: Resolver) -> tuple[Any, list[str]]:
-        if self.kind == "TEXT":
-            return self._text(text)
-        if self.kind == "INTEGER":
-            return self._integer(text)
-        if self.kind == "EMAIL":
-            problem = _email_problem(text)
-            return text, [problem] if problem else []
-        if self.kind == "URL":
-            return text, [] if _is_url(text) else [f"{text!r} is not a web address (https://...)"]
-        if self.kind == "GSM":
-            number, problem = _phone(text)
-            return number, [problem] if problem else []
-        if self.kind == "DOCUMENT":
-            try:
-                return documents(text), []
-            except DocumentProblem as exc:
-                return None, [str(exc)]
-        return text, []  # a field type this version does not know: sent as typed
-
-    def _text(self, text: str) -> tuple[Any, list[str]]:
-        if self.options:
-            chosen = self._option(text)
-            if chosen is None:
-                shown = self.options[0] if len(self.options) == 1 else ", ".join(self.options)
-                return None, [f"{text!r} is not one of: {shown}"]
-            return chosen, []
-        problems = []
-        low, high = self.rules.get("minLength"), self.rules.get("maxLength")
-        if low is not None and len(text) < low:
-            problems.append(f"{len(text)} characters; at least {low} needed")
-        if high is not None and len(text) > high:
-            problems.append(f"{len(text)} characters; at most {high} allowed")
-        if self.pattern is not None and not self.pattern.fullmatch(text):
-            problems.append(self._format_problem(text))
-        return text, problems
-
-    def _format_problem(self, text: str) -> str:
-        """A pattern mismatch in words: the field's description, then the pattern."""
-        what = self.description.rstrip(".") if self.description else f"a {self.name}"
-        return (
-            f"{text!r} is not in the form Infobip expects: {what} (format {self.rules['pattern']})"
-        )
-
-    def _option(self, text: str) -> str | None:
-        """The option a cell means: exact, or ignoring case and spaces; a lone option is
-        a consent box, which yes/x/true/1 tick."""
-        if text in self.options:
-            return text
-        chosen = self.by_name.get(normalise(text))
-        if chosen is None and len(self.options) == 1 and text.casefold() in YES:
-            return self.options[0]
-        return chosen
-
-    def _integer(self, text: str) -> tuple[Any, list[str]]:
-        number = _integer(text)
-        if number is None:
-            return None, [f"{text!r} is not a whole number"]
-        problems = []
-        if "minValue" in self.rules and number < self.rules["minValue"]:
-            problems.append(f"{number} is below the minimum {self.rules['minValue']}")
-        if "maxValue" in self.rules and number > self.rules["maxValue"]:
-            problems.append(f"{number} is above the maximum {self.rules['maxValue']}")
-        if self.options and str(number) not in self.options:
-            problems.append(f"{number} is not one of {', '.join(self.options)}")
-        return number, problems
-
-
-def prepare(specs: Sequence[Mapping[str, Any]]) -> tuple[Requirement, ...]:
-    """The specs a lookup returned, ready to check rows against."""
-    return tuple(Requirement.of(spec) for spec in specs)
-
-
-def offer_words(lookup: Mapping[str, Any]) -> str:
-    """An offer as a person names it: "number purchases (VIRTUAL_LONG_NUMBER, clientType
-    INTERNATIONAL) in GB"."""
-    kind = str(lookup.get("type", ""))
-    options = [
-        f"{name} {cell_text(lookup[name])}" if name != "numberType" else str(lookup[name])
-        for name in LOOKUP.get(kind, ())
-        if name in lookup and name not in ("countryCode", "quantity", "capabilities")
-    ]
-    shown = f" ({', '.join(options)})" if options else ""
-    return f"{READABLE.get(kind, kind)}s{shown} in {lookup.get('countryCode', '?')}"
-
-
-def cell_text(value: Any) -> str:
-    """A lookup value as a cell holds it: lists separated by `;`."""
-    return ";".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-
-
-def check_requirements(
-    candidates: Sequence[Candidate],
-    requirements: Sequence[Requirement],
-    *,
-    documents: Resolver,
-    asked: Collection[str] = (),
-) -> None:
-    """Check the requirement columns of rows that share one sheet and one offer, and
-    set each row's `filled`.
-
-    Column by column, each distinct cell is judged once: a column repeats the same few
-    values down a sheet, and a big sheet is checked in about the time it takes to read.
-    Every requirement is checked. A filled column that this offer does not ask for but
-    another offer of the sheet does (`asked`: normalised keys) is a warning on the row,
-    naming the row's options, and is not sent. DOCUMENT values become `LocalDocument`s
-    or stay documentIds.
-    """
-    layout = candidates[0].standard.layout
-    rows = [candidate.row.cells for candidate in candidates]
-    columns = []
-    for requirement in requirements:
-        index, header = layout.values.get(requirement.column, (None, requirement.key))
-        cells = [""] * len(rows) if index is None else list(map(itemgetter(index), rows))
-        verdicts = {cell: requirement.judge(cell, documents) for cell in set(cells)}
-        columns.append(list(map(_PAIR, map(verdicts.__getitem__, cells))))
-        problems = {cell: problem for cell, (_, problem) in verdicts.items() if problem}
-        if index is None and problems:  # required, and the sheet has no column for it
-            problems = {
-                "": f"{problems['']}; the sheet has no {requirement.key} column: fill"
-                " in the one the results sheet adds"
-            }
-        label = requirement.label(header)
-        for candidate, cell in _having(candidates, cells, problems):
-            candidate.error(header, problems[cell], label)
-    filled = zip(*columns, strict=True) if columns else [()] * len(candidates)
-    for candidate, row_filled in zip(candidates, filled, strict=True):
-        candidate.filled = row_filled
-    known = {requirement.column for requirement in requirements}
-    lookup = candidates[0].lookup or {}
-    for column, (index, header) in layout.values.items():
-        if column in asked and column not in known:
-            cells = list(map(itemgetter(index), rows))
-            message = (
-                f"Infobip does not ask for it for {offer_words(lookup)}: left out of the"
-                " request (other rows' options ask for it)"
-            )
-            for candidate, _ in _having(candidates, cells, {c for c in set(cells) if c.strip()}):
-                candidate.warn(header, message)
-
-
-def unasked(layout: Layout, asked: Collection[str]) -> list[str]:
-    """The sheet's columns that are neither standard nor asked for by any of its rows'
-    offers: their values are never sent (a user's own notes, or a misspelt key)."""
-    return [header for column, (_, header) in layout.values.items() if column not in asked]
-
-
-_PAIR = itemgetter(0)  # of a verdict: (pair, problem)
-
-
-def _having(
-    candidates: Sequence[Candidate], cells: Sequence[str], wanted: Collection[str]
-) -> Iterator[tuple[Candidate, str]]:
-    """The rows whose cell is one of `wanted` (usually none: then nothing is walked)."""
-    if wanted:
-        yield from ((c, cell) for c, cell in zip(candidates, cells, strict=True) if cell in wanted)
-
-
-@functools.lru_cache(maxsize=16384)  # the same numbers and addresses recur down a sheet
-def _phone(text: str) -> tuple[Any, str | None]:
-    digits = text.strip()
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    elif not digits.startswith("+"):
-        digits = "+" + digits
-    try:
-        number = phonenumbers.parse(digits, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        return None, f"{text!r} is not a phone number in international format (like +385911234567)"
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
-
-
-@functools.lru_cache(maxsize=16384)
-def _email_problem(text: str) -> str | None:
-    try:
-        email_validator.validate_email(text, check_deliverability=False)
-    except email_validator.EmailNotValidError as exc:
-        return f"{text!r} is not an email address ({exc})"
-    return None
-
-
-def _is_url(text: str) -> bool:
-    parts = URL.fullmatch(text)
-    return parts is not None and "." in parts[1]
-
-
-def _integer(text: str) -> int | None:
-    """A whole number as typed: 50000, 50 000, 50,000 or 50000.0 (Excel's float)."""
-    if text.isascii() and text.isdigit():
-        return int(text)
-    cleaned = text.strip().replace(" ", "").replace("\u00a0", "").replace("_", "")
-    if THOUSANDS.fullmatch(cleaned):
-        cleaned = cleaned.replace(",", "")
-    if WHOLE.fullmatch(cleaned):
-        return int(cleaned.split(".")[0])
-    return None

@@ -19,15 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch import results
+from batch import kinds, results
 from batch import rows as rowlib
 from batch.api import Infobip
 from batch.config import Settings
 from batch.documents import Resolver
 from batch.errors import ApiError, BatchError, JournalError
+from batch.followup import FollowUp
 from batch.journal import Journal
 from batch.outcome import Need, Problem, Progress, Result, Silent
-from batch.requirements import Offer, RequirementCache, changes
+from batch.requirements import (
+    Offer,
+    RequirementCache,
+    changes,
+    check_requirements,
+    prepare,
+    unasked,
+)
 from batch.rows import Candidate
 from batch.sheets import Sheet, check_writable, gc_paused, read_guide, read_sheets
 from batch.submit import Sender, not_sent
@@ -114,7 +122,7 @@ async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) ->
         if not dry_run:
             await sender.settle()
         if existing:
-            await sender.follow_up(existing, dry_run=dry_run)
+            await FollowUp.beside(sender).follow_up(existing, dry_run=dry_run)
         new = [c for c in found.ready if not c.request_id or c.outcome.replaces]
         rows = await sender.plan(new, record=not dry_run, file=file)
     except (ApiError, JournalError) as exc:  # nothing new is sent, results written
@@ -233,14 +241,14 @@ def _option_warnings(
         return []
     headers = {name: header for name, _, header in candidate.standard.layout.standard}
     found = []
-    for name in rowlib.LOOKUP[str(lookup["type"])]:
+    for name in kinds.LOOKUP[str(lookup["type"])]:
         if name in ("countryCode", "quantity") or same[0].get(name) == lookup.get(name):
             continue
         sheet_value = same[0].get(name)
-        meant = "none" if sheet_value is None else rowlib.cell_text(sheet_value)
+        meant = "none" if sheet_value is None else kinds.cell_text(sheet_value)
         if name in lookup:
             text = (
-                f"{rowlib.cell_text(lookup[name])}: this sheet was made for {meant}; rows like"
+                f"{kinds.cell_text(lookup[name])}: this sheet was made for {meant}; rows like"
                 " this one have other requirements (see errors and the Guide sheet)"
             )
         else:
@@ -294,7 +302,7 @@ async def check_rows(
     for candidate in candidates:
         if candidate.standard.lookup_key is not None:
             groups[id(candidate.standard.layout), candidate.standard.lookup_key].append(candidate)
-    prepared = {key: rowlib.prepare(offer.requirements) for key, offer in offers.items()}
+    prepared = {key: prepare(offer.requirements) for key, offer in offers.items()}
     by_sheet: dict[int, set[str]] = defaultdict(set)  # the columns some offer of it asks for
     layouts = {id(c.standard.layout): c.standard.layout for c in candidates}
     unread = {layout for layout, key in groups if offers[key].unread}
@@ -303,7 +311,7 @@ async def check_rows(
     for layout, asked_columns in by_sheet.items():
         if layout in unread:  # which columns are asked for is not known
             continue
-        for header in rowlib.unasked(layouts[layout], asked_columns):
+        for header in unasked(layouts[layout], asked_columns):
             sheet = layouts[layout].sheet_type or "the sheet"
             logger.warning(
                 "%s: column %r: no row's requirements ask for it; its values are not sent",
@@ -319,9 +327,7 @@ async def check_rows(
                 candidate.error("countryCode", problem)
                 candidate.outcome.unchecked = offer.unread
         else:
-            rowlib.check_requirements(
-                group, prepared[key], documents=documents, asked=by_sheet[layout]
-            )
+            check_requirements(group, prepared[key], documents=documents, asked=by_sheet[layout])
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
     return offers
@@ -372,7 +378,7 @@ def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:
 
 
 def _duplicate(candidate: Candidate, first: Candidate) -> Problem:
-    if candidate.type == rowlib.NUMBER:
+    if candidate.type == kinds.NUMBER:
         why = "give it a reference of its own to buy the same numbers once more"
         return Problem(f"asks for the same as {_where(first)}; not sent ({why})")
     why = "Infobip registers a sender once per country, whatever the references say"

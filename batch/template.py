@@ -26,8 +26,9 @@ from batch.api import Infobip
 from batch.columns import OPTIONS
 from batch.config import Settings
 from batch.errors import ApiError, BadAnswer, ConfigError, Refusal, Unavailable
-from batch.requirements import Offer, RequirementCache
-from batch.rows import READABLE, REQUIRED, STANDARD, USED, Requirement
+from batch.kinds import READABLE
+from batch.requirements import Offer, Requirement, RequirementCache
+from batch.rows import REQUIRED, STANDARD, USED
 from batch.sheets import Row, Sheet, write_atomically
 from batch.workbook import Column, Table, write_book
 
@@ -122,7 +123,7 @@ async def make_template(
 
     Args:
         settings: where Infobip is, the key, limits and timeouts.
-        kind: the request type (one of `rows.TYPES`).
+        kind: the request type (one of `kinds.TYPES`).
         fields: lookup fields by name (countryCode, numberType, ...) as text.
         out: the workbook to write.
         force: overwrite the workbook and attachments of the same names.

@@ -6,7 +6,7 @@ XlsxWriter writes them, in constant-memory mode: rows stream to disk as they are
 written, so a 100,000-row results sheet costs no more memory than its input. It is the
 writer pandas and polars use, it writes cell notes, data validations and formats that
 Excel and LibreOffice both honour, and it is several times faster than openpyxl, which
-stays for reading workbooks back in tests. `sheets.py` writes the CSV flavour.
+stays for reading workbooks back in tests. `sheets.write` writes the CSV flavour.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from batch import results, rows, workbook
+from batch import requirements, results, rows, workbook
 from batch.documents import Resolver
 from batch.errors import ConfigError
 from batch.outcome import RESULT_COLUMNS, Need, Outcome, Problem, Result
@@ -74,7 +74,7 @@ def hr_sheet(path: Path, values: list[dict[str, Any]], name: str = "ALPHANUMERIC
     (path.parent / "registration.pdf").write_bytes(b"%PDF-1.4 scan")
     candidates = rows.parse_sheet(sheet)
     resolver = Resolver(path.parent, max_bytes=10 << 20)
-    rows.check_requirements(candidates, rows.prepare(HR_SPECS), documents=resolver)
+    requirements.check_requirements(candidates, requirements.prepare(HR_SPECS), documents=resolver)
     judge(candidates, dry_run=True)
     return sheet, candidates
 
@@ -316,9 +316,9 @@ def test_failed_write_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, broken: str
 ) -> None:
     """A write failing halfway leaves neither a results file nor a temporary file."""
-    from batch import sheets
+    from batch.sheets import write as writing
 
-    module = workbook if broken == "_clip" else sheets
+    module = workbook if broken == "_clip" else writing
     original, calls = getattr(module, broken), 0
 
     def explode(*args: Any, **kwargs: Any) -> Any:

@@ -13,10 +13,9 @@ import openpyxl
 import pytest
 from openpyxl.styles import Font
 
-from batch import sheets
 from batch.errors import InputError
 from batch.outcome import RESULT_COLUMNS
-from batch.sheets import Row, Sheet, read_sheets
+from batch.sheets import Row, Sheet, read_sheets, shared, xlsx
 
 LOL = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -245,7 +244,7 @@ def test_xlsx_values_as_text(tmp_path: Path) -> None:
 )
 def test_cell_text_edges(value: Any, expected: str) -> None:
     """Floats never come out in exponent form; times round to the second."""
-    assert sheets._cell_text(value) == expected
+    assert xlsx._cell_text(value) == expected
 
 
 def test_xlsx_sheets_in_order_skipping_empty_and_tool_sheets(tmp_path: Path) -> None:
@@ -455,7 +454,7 @@ def test_not_a_workbook(tmp_path: Path) -> None:
     """A text file renamed .xlsx is refused as not a workbook."""
     path = tmp_path / "in.xlsx"
     path.write_text("name,phone\nAna,1\n", encoding="utf-8")
-    assert refused(path) == f"{path}: {sheets._NOT_XLSX}"
+    assert refused(path) == f"{path}: {xlsx._NOT_XLSX}"
 
 
 def test_truncated_workbook(tmp_path: Path) -> None:
@@ -503,7 +502,7 @@ def test_corrupt_member(tmp_path: Path) -> None:
 def test_ole2_files(tmp_path: Path, name: str, body: bytes, expected: str) -> None:
     """Password-protected workbooks and legacy .xls files each get their own advice."""
     path = tmp_path / name
-    path.write_bytes(sheets._OLE2 + bytes(504) + body + bytes(512))
+    path.write_bytes(shared._OLE2 + bytes(504) + body + bytes(512))
     assert expected in refused(path)
 
 
@@ -519,7 +518,7 @@ def test_zip_bomb_ratio(tmp_path: Path) -> None:
 
 def test_zip_bomb_total(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A workbook unpacking to more than the limit in all is refused."""
-    monkeypatch.setattr(sheets, "_MAX_UNPACKED", 1 << 20)
+    monkeypatch.setattr(xlsx, "_MAX_UNPACKED", 1 << 20)
     base = write_xlsx(tmp_path / "base.xlsx", {"S": [["a"], ["b"]]})
     path = rezip(base, tmp_path / "big.xlsx", {"xl/media/padding.xml": os.urandom(2 << 20)})
     assert "unpacks to 2 MB, more than the 1 MB allowed; it may be a zip bomb" in refused(path)

@@ -1,46 +1,39 @@
-"""Reading request sheets (CSV, XLSX) as text, and writing the results sheet.
-
-Everything python-calamine and openpyxl stays in this module: the rest of the
-job sees `Sheet` and `Row` and plain strings.
-"""
+"""Reading an XLSX workbook through python-calamine, and the guards before it: zip
+bombs, encryption, DTDs, error cells and formulas with no saved value."""
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import csv
-import dataclasses
 import datetime as dt
-import errno
-import functools
-import gc
-import io
 import itertools
-import logging
-import os
 import posixpath
 import re
-import secrets
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TypeAlias, cast
+from typing import TypeAlias, cast
 from xml.etree import ElementTree
 
 import python_calamine
 
-from batch.errors import ConfigError, DiskFull, InputError
-from batch.workbook import GUIDE, Guide, Table, write_book
-
-logger = logging.getLogger(__name__)
-
-# Sheets the tool writes into workbooks; skipped when such a workbook is read back.
-TOOL_SHEETS = ("Summary", "Guide")
-# Excel's own limit on the characters of one cell.
-CELL_LIMIT = 32_767
+from batch.errors import InputError
+from batch.sheets.shared import (
+    _OLE2,
+    CELL_LIMIT,
+    TOOL_SHEETS,
+    Sheet,
+    _column,
+    _index,
+    _letter,
+    _read_bytes,
+    _sheet,
+    _too_long,
+    normalise,
+)
+from batch.workbook import GUIDE
 
 _CellValue: TypeAlias = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
 
@@ -48,8 +41,6 @@ _NOT_XLSX = "is not a valid .xlsx workbook (it may be damaged or not an Excel fi
 _PROTECTED = (
     "is password-protected; remove the password (File > Info > Protect Workbook) and try again"
 )
-# Encrypted workbooks and legacy .xls files are both OLE2 compound files.
-_OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 # Zip bombs: sheet XML from Excel or openpyxl compresses about 10-20:1 (every cell names
 # its own reference), while a bomb reaches deflate's ~1000:1. A member refused must be
@@ -59,347 +50,6 @@ _MAX_UNPACKED = 1 << 30
 _MAX_RATIO = 200
 _RATIO_FLOOR = 50 << 20
 _CHUNK = 4 << 20
-
-# OWASP's CSV-injection list: Excel, LibreOffice and Google Sheets evaluate a cell that
-# starts with one of these. A CSV cell gets an apostrophe in front; read_sheets takes
-# one off again, also when the value itself began with apostrophes, so values round-trip.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
-_BAD_TEXT = re.compile("[\x00\udc80-\udcff]")
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One spreadsheet row: its number as the spreadsheet shows it (the header is row 1)
-    and one text per header, exactly as typed ("" for an empty cell)."""
-
-    sheet: str | None
-    number: int
-    cells: tuple[str, ...]
-    # The cells holding a formula with no saved value (a workbook a program wrote and
-    # Excel never computed): their text is the formula ("=..."), kept, but not a value.
-    formulas: tuple[int, ...] = ()
-
-    @property
-    def blank(self) -> bool:
-        return not any(map(str.strip, self.cells))
-
-
-@dataclass(frozen=True, slots=True)
-class Sheet:
-    """A sheet of a workbook (name) or a CSV file (name None), with every row up to the
-    last non-blank one, blank rows included, so row numbers match the input's."""
-
-    name: str | None
-    headers: tuple[str, ...]
-    rows: tuple[Row, ...]
-    delimiter: str = ","  # a CSV's, kept for its results
-
-
-@functools.lru_cache(maxsize=8192)
-def normalise(header: str) -> str:
-    """Header matching ignores case, spaces, underscores and dashes."""
-    return "".join(c for c in header.casefold() if c not in " _-\t\n\r")
-
-
-def read_sheets(path: Path) -> list[Sheet]:
-    """Read every sheet of a .csv or .xlsx file as text.
-
-    Raises:
-        InputError: the file cannot be read as a request sheet; the message names the
-            file and, where it applies, the sheet, row and column.
-    """
-    suffix = path.suffix.casefold()
-    if suffix == ".csv":
-        with gc_paused():
-            sheets = [_read_csv(path)]
-    elif suffix in (".xlsx", ".xlsm"):
-        with gc_paused():
-            sheets = _read_xlsx(path)
-    elif suffix == ".xls":
-        raise InputError(".xls is not supported; save the workbook as .xlsx", file=str(path))
-    else:
-        msg = f"only .csv and .xlsx are supported, not {suffix or 'a file without a suffix'}"
-        raise InputError(msg, file=str(path))
-    rows = sum(len(sheet.rows) for sheet in sheets)
-    logger.info("read %d rows from %d sheet(s) of %s", rows, len(sheets), path)
-    return sheets
-
-
-def write_results(
-    path: Path,
-    tables: Sequence[Table],
-    *,
-    guide: Guide | None = None,
-    summary: Sequence[Sequence[object]] = (),
-) -> None:
-    """Write the results sheets, atomically: a .csv holds the one table, as delimited as
-    its input was; an .xlsx all of them with their notes and marks, a Summary and a Guide.
-
-    Raises:
-        ConfigError: the suffix is not .csv or .xlsx, a .csv would need several sheets,
-            or the file cannot be written.
-    """
-    _check_path(path, len(tables))
-    if path.suffix.casefold() == ".csv":
-        write_atomically(path, lambda stream: _write_csv(stream, tables[0]))
-    else:
-        write_atomically(
-            path, lambda stream: write_book(stream, tables, guide=guide, summary=summary)
-        )
-
-
-def check_writable(path: Path, sheets: Sequence[Sheet] | int) -> None:
-    """Whether results for these sheets can be written at `path`, checked before a run
-    spends anything rather than discovered after it.
-
-    Raises:
-        ConfigError: the suffix is not .csv or .xlsx, a .csv would need several sheets,
-            or the folder does not exist or cannot be written.
-    """
-    _check_path(path, sheets if isinstance(sheets, int) else len(sheets))
-
-
-def _check_path(path: Path, sheets: int) -> None:
-    suffix = path.suffix.casefold()
-    if suffix not in (".csv", ".xlsx"):
-        raise ConfigError(f"{path}: the results file must end in .csv or .xlsx")
-    if suffix == ".csv" and sheets > 1:
-        msg = f"{path}: a .csv holds one sheet and the input has {sheets}; write .xlsx"
-        raise ConfigError(msg)
-    folder = path.parent
-    if not folder.is_dir():
-        raise ConfigError(f"{path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"{path}: cannot write in {folder}")
-
-
-# Reading: shared
-
-
-def _read_bytes(path: Path, file: str, size: int = -1) -> bytes:
-    try:
-        with path.open("rb") as stream:
-            return stream.read(size)
-    except FileNotFoundError:
-        raise InputError("does not exist", file=file) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a .csv or .xlsx file", file=file) from None
-    except PermissionError:
-        raise InputError("cannot be read: permission denied", file=file) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from None
-
-
-def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
-
-
-def _index(letter: str) -> int:
-    from openpyxl.utils import column_index_from_string
-
-    return column_index_from_string(letter) - 1
-
-
-def _column(headers: Sequence[str], index: int) -> str:
-    """A column as messages name it: its header, or its letter when it has none."""
-    if index < len(headers) and headers[index].strip():
-        return headers[index]
-    return _letter(index)
-
-
-def _sheet(
-    file: str,
-    name: str | None,
-    records: list[list[str]],
-    formulas: Mapping[int, tuple[int, ...]] | None = None,
-) -> Sheet | None:
-    """Rectangular text rows (the header first) as a Sheet; None when all blank.
-    `formulas`: by row number, the cells that hold a formula with no saved value."""
-    while records and not any(cell.strip() for cell in records[-1]):
-        records.pop()
-    if not records:
-        return None
-    header, body = records[0], records[1:]
-    if not any(cell.strip() for cell in header):
-        msg = "row 1 is empty: the first row must hold the column names"
-        raise InputError(msg, file=file, sheet=name)
-    width = _check_headers(file, name, header, body)
-    if width < len(header):
-        header, body = header[:width], [cells[:width] for cells in body]
-    rows = tuple(Row(name, number, tuple(cells)) for number, cells in enumerate(body, start=2))
-    if formulas:
-        rows = tuple(
-            dataclasses.replace(row, formulas=formulas[row.number])
-            if row.number in formulas
-            else row
-            for row in rows
-        )
-    return Sheet(name, tuple(header), rows)
-
-
-def _check_headers(file: str, name: str | None, header: list[str], body: list[list[str]]) -> int:
-    """Refuse data without a header and duplicate headers; return the width to keep."""
-    for index, text in enumerate(header):
-        if not text.strip() and any(cells[index].strip() for cells in body):
-            msg = f"column {_letter(index)} has values but no header; name it in row 1"
-            raise InputError(msg, file=file, sheet=name)
-    seen: dict[str, int] = {}
-    for index, text in enumerate(header):
-        key = normalise(text)
-        if not key:
-            continue
-        if key in seen:
-            first = seen[key]
-            msg = (
-                f"duplicate column {header[first]!r} (column {_letter(first)}) and {text!r} "
-                f"(column {_letter(index)}): headers match ignoring case, spaces, "
-                "underscores and dashes; rename or delete one"
-            )
-            raise InputError(msg, file=file, sheet=name, row=1)
-        seen[key] = index
-    return max(index for index, text in enumerate(header) if text.strip()) + 1
-
-
-# Reading: CSV
-
-
-def _read_csv(path: Path) -> Sheet:
-    file = str(path)
-    data = _read_bytes(path, file).removeprefix(codecs.BOM_UTF8)
-    if data.startswith((b"PK\x03\x04", _OLE2)):
-        msg = "is an Excel workbook, not CSV text; give it the .xlsx suffix"
-        raise InputError(msg, file=file)
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        msg = 'is UTF-16 text; in Excel use File > Save As > "CSV UTF-8 (Comma delimited)"'
-        raise InputError(msg, file=file)
-    try:
-        text = data.decode("utf-8")
-        suspect = "\x00" in text
-    except UnicodeDecodeError:
-        # Undecodable bytes become lone surrogates, found again cell by cell below.
-        text, suspect = data.decode("utf-8", "surrogateescape"), True
-    delimiter = _delimiter(text)
-    sheet = _sheet(file, None, _csv_records(file, text, delimiter, suspect=suspect))
-    if sheet is None:
-        raise InputError("is empty: the first row must hold the column names", file=file)
-    return dataclasses.replace(sheet, delimiter=delimiter)
-
-
-def _delimiter(text: str) -> str:
-    """Comma or semicolon (European Excel), whichever the header line has more of."""
-    line = re.split(r"[\r\n]", text[:65536], maxsplit=1)[0]
-    unquoted = re.sub(r'"[^"]*"', "", line)
-    return ";" if unquoted.count(";") > unquoted.count(",") else ","
-
-
-def _csv_records(file: str, text: str, delimiter: str, *, suspect: bool) -> list[list[str]]:
-    """Every record, checked and padded to the header's width; `suspect` when the text
-    holds NUL or undecodable bytes, to be found cell by cell."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records: list[list[str]] = []
-    while True:
-        start = reader.line_num
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            where = (len(records) + 1, records[0] if records else [])
-            raise _csv_error(file, text, delimiter, (start, reader.line_num), where, exc) from None
-        header = records[0] if records else []
-        _check_csv_cells(file, cells, len(records) + 1, header, suspect)
-        records.append([_unneutralise(cell) for cell in cells])
-    if records:
-        _fit_csv_records(file, records, delimiter)
-    return records
-
-
-def _check_csv_cells(
-    file: str, cells: list[str], number: int, header: list[str], suspect: bool
-) -> None:
-    if suspect:
-        for index, cell in enumerate(cells):
-            if found := _BAD_TEXT.search(cell):
-                raise _bad_character(file, found.group(), number, _column(header, index))
-    if cells and max(map(len, cells)) > CELL_LIMIT:
-        index = next(i for i, cell in enumerate(cells) if len(cell) > CELL_LIMIT)
-        raise _too_long(file, number, _column(header, index))
-
-
-def _bad_character(file: str, char: str, number: int, column: str) -> InputError:
-    if char == "\x00":
-        msg = "cell holds a NUL byte; is this really a CSV text file?"
-    else:
-        msg = (
-            f"is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02X}); in Excel use "
-            'File > Save As > "CSV UTF-8 (Comma delimited)"'
-        )
-    return InputError(msg, file=file, row=number, column=column)
-
-
-def _too_long(file: str, number: int, column: str, sheet: str | None = None) -> InputError:
-    msg = f"cell is longer than {CELL_LIMIT:,} characters (Excel's limit)"
-    return InputError(msg, file=file, sheet=sheet, row=number, column=column)
-
-
-def _csv_error(
-    file: str,
-    text: str,
-    delimiter: str,
-    lines: tuple[int, int],
-    where: tuple[int, list[str]],
-    exc: csv.Error,
-) -> InputError:
-    """The csv module's own error: over its field size limit, or damaged quoting."""
-    number, header = where
-    if "field larger than field limit" not in str(exc):
-        return InputError(f"cannot be read as CSV: {exc}", file=file, row=number)
-    record = "".join(itertools.islice(io.StringIO(text, newline=""), *lines))
-    return _too_long(file, number, _column(header, _long_field(record, delimiter)))
-
-
-def _long_field(record: str, delimiter: str) -> int:
-    """The 0-based column of the first field longer than CELL_LIMIT in one CSV record."""
-    column, length, quoted = 0, 0, False
-    for char in record:
-        if char == '"':
-            quoted = not quoted
-        elif char == delimiter and not quoted:
-            column, length = column + 1, 0
-        else:
-            length += 1
-            if length > CELL_LIMIT:
-                break
-    return column
-
-
-def _unneutralise(cell: str) -> str:
-    return cell[1:] if cell[:1] == "'" and _NEUTRALISED.match(cell) else cell
-
-
-def _fit_csv_records(file: str, records: list[list[str]], delimiter: str) -> None:
-    """Pad short records to the header's width; refuse long ones with values beyond it."""
-    width = len(records[0])
-    if not any(cell.strip() for cell in records[0]):
-        return  # no header: _sheet says so, or that the file is empty
-    for number, cells in enumerate(records, start=1):
-        if len(cells) < width:
-            cells.extend([""] * (width - len(cells)))
-        elif len(cells) > width:
-            used = max(i for i, cell in enumerate(cells) if cell.strip() or i < width) + 1
-            if used > width:
-                msg = (
-                    f"has {used} cells but the header has {width} (is a value holding "
-                    f"{delimiter!r} missing its quotes?)"
-                )
-                raise InputError(msg, file=file, row=number)
-            del cells[width:]
-
-
-# Reading: XLSX
 
 
 def _read_xlsx(path: Path) -> list[Sheet]:
@@ -449,22 +99,6 @@ def _tool_sheet(file: str, book: python_calamine.CalamineWorkbook, name: str) ->
         )
         raise InputError(msg, file=file, sheet=name)
     return True
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the millions of cells, rows and checked values
-    a big sheet makes hold no cycles, and the collections they trigger would take a
-    third of the time. What was made meanwhile is then frozen (gc.freeze): it lives as
-    long as the run, and later collections need not walk it again and again."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if paused:
-            gc.enable()
 
 
 def _read_worksheet(
@@ -805,59 +439,6 @@ def _cell_position(reference: str | None, row: int, column: int) -> tuple[int, i
             found_row, found_column = coordinate_to_tuple(reference)
             return found_row, found_column - 1
     return row, column + 1
-
-
-# Writing
-
-
-def write_atomically(
-    path: Path, write: Callable[[IO[bytes]], object], *, what: str = "the results file"
-) -> None:
-    """Write to a new file beside `path`, then rename it: readers never see half a file.
-
-    Raises:
-        ConfigError: the file cannot be written (the message names it as `what`).
-    """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with temporary.open("xb") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            msg = (
-                f"out of space: cannot write {what} {path} ({exc.strerror}): the disk holding"
-                f" {path.parent} is full; free some space there, then run again (the journal"
-                " knows what was sent: nothing is sent twice)"
-            )
-            raise DiskFull(msg, path=path) from exc
-        if isinstance(exc, OSError):
-            msg = f"cannot write {what} {path}: {exc.strerror or exc}"
-            raise ConfigError(msg) from exc
-        raise
-
-
-def _csv_safe(value: str) -> str:
-    if value.startswith(_FORMULA_START) or _NEUTRALISED.match(value):
-        return "'" + value
-    return value
-
-
-def _write_csv(stream: IO[bytes], table: Table) -> None:
-    """The table as CSV text (UTF-8 with a BOM, so that Excel reads it as such), with the
-    input's delimiter; values Excel would evaluate are neutralised."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    writer = csv.writer(text, delimiter=table.delimiter, lineterminator="\r\n")
-    writer.writerow([_csv_safe(column.header) for column in table.columns])
-    writer.writerows([_csv_safe(_csv_text(v)) for v in values] for values in table.rows)
-    text.flush()
-    text.detach()
-
-
-def _csv_text(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def read_guide(path: Path) -> list[list[str]]:

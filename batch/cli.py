@@ -476,19 +476,17 @@ def _batch(
                 state_dir=state_dir,
                 ca_bundle=ca_bundle,
             )
-            settings = settings.replace(
+            settings = library.for_run(
+                stack,
+                settings,
                 dry_run=dry_run,
                 documents_dir=documents_dir,
                 refresh_requirements=refresh_requirements,
                 resubmit_uncertain=resubmit_uncertain,
                 fresh_journal=fresh_journal,
+                reconcile_grace=reconcile_grace,
+                alpha_pending_cap=alpha_pending_cap,
             )
-            if reconcile_grace is not None:
-                settings = settings.replace(reconcile_grace=reconcile_grace)
-            if alpha_pending_cap is not None:
-                settings = settings.replace(alpha_pending_cap=alpha_pending_cap)
-            if not dry_run:  # one sending run per state folder: never two at once
-                stack.enter_context(journal.state_lock(settings.state_dir))
             if inbox is not None:
                 code = _inbox(settings, inbox, outbox or inbox / "results", live=live)
             else:

@@ -178,25 +178,58 @@ def run(
             state_dir=_path(state_dir),
             ca_bundle=_path(ca_bundle),
         )
-        found = found.replace(
+        found = for_run(
+            stack,
+            found,
             dry_run=dry_run,
             documents_dir=_path(documents_dir),
             refresh_requirements=refresh_requirements,
             resubmit_uncertain=resubmit_uncertain,
             fresh_journal=fresh_journal,
+            reconcile_grace=reconcile_grace,
+            alpha_pending_cap=alpha_pending_cap,
         )
-        if reconcile_grace is not None:
-            found = found.replace(reconcile_grace=reconcile_grace)
-        if alpha_pending_cap is not None:
-            found = found.replace(alpha_pending_cap=alpha_pending_cap)
-        if not dry_run:  # one sending run per state folder: never two at once
-            stack.enter_context(journal.state_lock(found.state_dir))
         input_path = _input(stack, source)
         if not isinstance(source, str | os.PathLike):
             found = found.replace(documents_dir=found.documents_dir or Path.cwd())
         output = _path(out) or results_path(input_path)
         report = _complete(run_sheet(found, input_path, output=output))
         return frame(report.output)
+
+
+def for_run(
+    stack: contextlib.ExitStack,
+    found: Settings,
+    *,
+    dry_run: bool,
+    documents_dir: Path | None,
+    refresh_requirements: bool,
+    resubmit_uncertain: bool,
+    fresh_journal: bool,
+    reconcile_grace: float | None,
+    alpha_pending_cap: int | None,
+) -> Settings:
+    """`found` with a run's own options (None: as the config file or the default has
+    it), and the state folder locked for a sending run (released when `stack` closes):
+    one sending run per state folder, never two at once.
+
+    Raises:
+        Locked: another run holds the state folder.
+    """
+    found = found.replace(
+        dry_run=dry_run,
+        documents_dir=documents_dir,
+        refresh_requirements=refresh_requirements,
+        resubmit_uncertain=resubmit_uncertain,
+        fresh_journal=fresh_journal,
+    )
+    if reconcile_grace is not None:
+        found = found.replace(reconcile_grace=reconcile_grace)
+    if alpha_pending_cap is not None:
+        found = found.replace(alpha_pending_cap=alpha_pending_cap)
+    if not dry_run:
+        stack.enter_context(journal.state_lock(found.state_dir))
+    return found
 
 
 def status(

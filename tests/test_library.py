@@ -13,39 +13,19 @@ import pytest
 import batch
 from batch.errors import ConfigError, InputError
 from batch.outcome import RESULT_COLUMNS
-
-DOC = "docs/registration.pdf"
+from tests.test_run import DOC
+from tests.test_run import hr_alpha as sheet_alpha
+from tests.test_run import toll_free as sheet_toll_free
 
 
 def hr_alpha(sender: str = "AcmeHR", **cells: Any) -> dict[str, Any]:
-    row = {
-        "reference": f"alpha-{sender}",
-        "type": "ALPHANUMERIC_REGISTRATION",
-        "countryCode": "HR",
-        "senderName": sender,
-        "companyName": "Acme d.o.o.",
-        "vatNumber": "HR12345678901",
-        "useCase": "Notifications",
-        "expectedMonthlyMessages": 50000,
-        "companyEmailAddresses": "contact@acme.hr; info@acme.hr",
-        "companyWebsite": "https://acme.hr",
-        "contactPhoneNumber": "+385911234567",
-        "companyRegistrationDocument": DOC,
-        "registrationConsent": "yes",
-    }
+    """The CLI tests' row, with a reference and a number where a DataFrame has one."""
+    row = {"reference": f"alpha-{sender}", **sheet_alpha(sender), "expectedMonthlyMessages": 50000}
     return {**row, **cells}
 
 
 def toll_free(**cells: Any) -> dict[str, Any]:
-    row = {
-        "reference": "numbers-1",
-        "type": "NUMBER_PURCHASE",
-        "countryCode": "US",
-        "numberType": "TOLL_FREE_NUMBER",
-        "capabilities": "SMS",
-        "quantity": 2,
-    }
-    return {**row, **cells}
+    return {"reference": "numbers-1", **sheet_toll_free(), "quantity": 2, **cells}
 
 
 @pytest.fixture

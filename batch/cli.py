@@ -498,11 +498,12 @@ def _batch(
                 console.summary(report, live=live)
                 code = _exit_code(report)
     except KeyboardInterrupt:
-        if input_path is None:
+        if inbox is not None:
             _interrupted(
                 "Files not yet filed away stay in the inbox; the results of those done are"
-                f" in {outbox or inbox / 'results' if inbox else 'the outbox'}."
+                f" in {outbox or inbox / 'results'}."
             )
+        assert input_path is not None  # one of the two, as checked above
         written = out or results_path(input_path)
         if written.exists() and written.stat().st_mtime >= started:
             _interrupted(f"What was done so far is in {written}.")

@@ -126,6 +126,17 @@ class DiskFull(JournalError):
         self.path = path
         super().__init__(message)
 
+    @classmethod
+    def cannot(cls, action: str, path: Path, detail: str, *, then: str = "") -> DiskFull:
+        """The one wording of a full disk, whatever was being written: failing to `action`
+        (say "write journal") `path`, for `detail` (the OS's or SQLite's words), with
+        what that means for the user's work (`then`), if anything."""
+        message = (
+            f"out of space: cannot {action} {path} ({detail}): the disk holding {path.parent}"
+            " is full; free some space there, then run again"
+        )
+        return cls(f"{message} ({then})" if then else message, path=path)
+
 
 class Locked(BatchError):
     """Another run holds the state directory: two runs at once could submit a row twice."""

@@ -909,13 +909,8 @@ def _sync_folder(folder: Path) -> None:
 
 def _disk_full(path: Path, action: str, detail: str) -> DiskFull:
     """DiskFull for failing to `action` (say "write journal") `path`: what a user reads."""
-    message = (
-        f"out of space: cannot {action} {path} ({detail}): the disk holding {path.parent}"
-        " is full; free some space there, then run again"
-    )
-    if action == "write journal":
-        message += " (the journal keeps every change made before this one)"
-    return DiskFull(message, path=path)
+    kept = "the journal keeps every change made before this one"
+    return DiskFull.cannot(action, path, detail, then=kept if action == "write journal" else "")
 
 
 def _os_error(path: Path, exc: OSError, *, action: str) -> JournalError:

@@ -82,12 +82,8 @@ def write_atomically(
         with contextlib.suppress(OSError):
             temporary.unlink()
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            msg = (
-                f"out of space: cannot write {what} {path} ({exc.strerror}): the disk holding"
-                f" {path.parent} is full; free some space there, then run again (the journal"
-                " knows what was sent: nothing is sent twice)"
-            )
-            raise DiskFull(msg, path=path) from exc
+            sent = "the journal knows what was sent: nothing is sent twice"
+            raise DiskFull.cannot(f"write {what}", path, str(exc.strerror), then=sent) from exc
         if isinstance(exc, OSError):
             msg = f"cannot write {what} {path}: {exc.strerror or exc}"
             raise ConfigError(msg) from exc

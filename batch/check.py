@@ -7,6 +7,7 @@ cache folders can be written, whether a run holds the lock, and what the journal
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
@@ -50,7 +51,8 @@ class Finding:
 
 
 async def check(settings: Settings, *, api: Infobip | None = None) -> list[Finding]:
-    """Everything `check` reports for the account `settings` name.
+    """Everything `check` reports for the account `settings` name, or, when no account
+    was chosen and the config file names several, for each of them (and the default).
 
     Args:
         settings: the account, folders, timeouts and CA bundle to check.
@@ -59,14 +61,36 @@ async def check(settings: Settings, *, api: Infobip | None = None) -> list[Findi
     Returns:
         The findings, in the order they are best read.
     """
-    cache = RequirementCache.for_account(settings).folder
-    return [
-        *credentials(settings),
-        await _infobip(api or Infobip.connect(settings)),
+    accounts = [settings]
+    if settings.accounts and not settings.account_name:
+        named = [settings.routed(name) for name in settings.accounts]
+        accounts = named if settings.missing else [settings, *named]
+    findings = []
+    for account in accounts:
+        client = api if account is settings and api is not None else Infobip.connect(account)
+        findings += _named(account, [*credentials(account), await _infobip(client)])
+    if settings.missing:
+        text = "none: every row must name its account (in an account column)"
+        findings.append(Finding("default account", text, Verdict.WARNING))
+    cache = RequirementCache.for_account(accounts[0]).folder.parent
+    findings += [
         folder("state folder", settings.state_dir, Verdict.CONFIG),
         folder("cache folder", cache, Verdict.WARNING),
         lock(settings.state_dir),
-        _journal(settings),
+    ]
+    for account in accounts:
+        findings += _named(account, [_journal(account)])
+    return findings
+
+
+def _named(account: Settings, findings: list[Finding]) -> list[Finding]:
+    """`findings` of one of the config file's accounts, its name in their topics."""
+    if not account.account_name:
+        return findings
+    name = account.account_name
+    return [
+        dataclasses.replace(f, topic=f"{f.topic} ({name})", fields={**f.fields, "account": name})
+        for f in findings
     ]
 
 

@@ -262,6 +262,12 @@ SHARED = {
         "--api-key",
         help="Infobip API key (prefer INFOBIP_API_KEY: flags show in the process list).",
     ),
+    "account": click.option(
+        "--account",
+        metavar="NAME",
+        help="Use the config file's [accounts.NAME] (base URL, key, limits) for rows whose"
+        " account column is empty or missing.",
+    ),
     "config": click.option(
         "--config",
         "config_path",
@@ -337,6 +343,7 @@ def _run_options(command: Any) -> Any:
             "verbose",
             "base_url",
             "api_key",
+            "account",
             "config",
             "limit",
             "state_dir",
@@ -439,6 +446,7 @@ def _batch(
     verbose: bool,
     base_url: str | None,
     api_key: str | None,
+    account: str | None,
     config_path: Path | None,
     limit_pairs: tuple[str, ...],
     state_dir: Path | None,
@@ -471,6 +479,7 @@ def _batch(
                 sandbox=sandbox,
                 base_url_flag=base_url,
                 api_key_flag=api_key,
+                account=account,
                 config_path=config_path,
                 limit_pairs=limit_pairs,
                 state_dir=state_dir,
@@ -592,6 +601,7 @@ def _settings(
     limit_pairs: tuple[str, ...],
     state_dir: Path | None,
     ca_bundle: Path | None = None,
+    account: str | None = None,
 ) -> Settings:
     """Settings from flags, environment and config file (`library.settings`); with
     --sandbox, the sandbox it started is announced."""
@@ -600,6 +610,7 @@ def _settings(
         sandbox=sandbox,
         base_url=base_url_flag,
         api_key=api_key_flag,
+        account=account,
         config_path=config_path,
         limits=limit_pairs,
         state_dir=state_dir,
@@ -634,7 +645,7 @@ def _settings(
     help="Basic password Infobip must send (prefer RESOURCE_BATCH_WEBHOOK_PASSWORD:"
     " flags show in the process list).",
 )
-@_shared("base_url", "api_key", "config", "state_dir", "log_format", "quiet")
+@_shared("base_url", "api_key", "account", "config", "state_dir", "log_format", "quiet")
 def webhook(
     host: str,
     port: int,
@@ -643,6 +654,7 @@ def webhook(
     password: str | None,
     base_url: str | None,
     api_key: str | None,
+    account: str | None,
     config_path: Path | None,
     state_dir: Path | None,
     log_format: str | None,
@@ -693,10 +705,11 @@ def webhook(
             sandbox=False,
             base_url_flag=base_url,
             api_key_flag=api_key,
+            account=account,
             config_path=config_path,
             limit_pairs=(),
             state_dir=state_dir,
-        )
+        ).routed("")  # one account's journal: no default account is a usage error
         receiver = hooks.Receiver(
             hooks.ReceiverConfig(
                 state_dir=settings.state_dir,
@@ -764,7 +777,7 @@ def _lookup_choice(name: str) -> click.Choice[str]:
     " attachments go to OUT-STEM-attachments/ beside it.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing workbook and attachments.")
-@_shared("sandbox", "base_url", "api_key", "config", "ca_bundle", "verbose")
+@_shared("sandbox", "base_url", "api_key", "account", "config", "ca_bundle", "verbose")
 def template(
     *,
     kind: str,
@@ -781,6 +794,7 @@ def template(
     sandbox: bool,
     base_url: str | None,
     api_key: str | None,
+    account: str | None,
     config_path: Path | None,
     ca_bundle: Path | None,
     verbose: bool,
@@ -829,11 +843,12 @@ def template(
                 sandbox=sandbox,
                 base_url_flag=base_url,
                 api_key_flag=api_key,
+                account=account,
                 config_path=config_path,
                 limit_pairs=(),
                 state_dir=None,
                 ca_bundle=ca_bundle,
-            )
+            ).routed("")  # one account's requirements
             written = asyncio.run(
                 templates.make_template(settings, kind, fields, out=out, force=force)
             )
@@ -871,6 +886,7 @@ def _report_template(written: templates.Written) -> None:
 @_shared(
     "base_url",
     "api_key",
+    "account",
     "config",
     "state_dir",
     "ca_bundle",
@@ -885,6 +901,7 @@ def status(
     out: Path | None,
     base_url: str | None,
     api_key: str | None,
+    account: str | None,
     config_path: Path | None,
     state_dir: Path | None,
     ca_bundle: Path | None,
@@ -903,6 +920,10 @@ def status(
     row and reference, then each thing Infobip asks. Requests already COMPLETED,
     REJECTED or CANCELED are not asked again. Fix what is marked and give the sheet to
     `run`: the fix is sent.
+
+    With several accounts (the config file's [accounts.NAME]), each row is asked of the
+    account its account cell names; without RESULTS, the journals listed are those of
+    --account, else of the default account and every named one.
 
     Exit codes: 0 no request needs a person; 1 some request needs a person (Infobip asks
     for changes, or rejected it): for cron alerts; 2 bad usage, configuration or
@@ -926,6 +947,7 @@ def status(
             sandbox=False,
             base_url_flag=base_url,
             api_key_flag=api_key,
+            account=account,
             config_path=config_path,
             limit_pairs=limit_pairs,
             state_dir=state_dir,
@@ -946,6 +968,7 @@ def status(
     "sandbox",
     "base_url",
     "api_key",
+    "account",
     "config",
     "state_dir",
     "ca_bundle",
@@ -958,6 +981,7 @@ def check(
     sandbox: bool,
     base_url: str | None,
     api_key: str | None,
+    account: str | None,
     config_path: Path | None,
     state_dir: Path | None,
     ca_bundle: Path | None,
@@ -992,6 +1016,7 @@ def check(
                 sandbox=sandbox,
                 base_url_flag=base_url,
                 api_key_flag=api_key,
+                account=account,
                 config_path=config_path,
                 limit_pairs=limit_pairs,
                 state_dir=state_dir,

@@ -74,6 +74,12 @@ ACTION_NOTE = (
     " (the earlier requestId is kept in earlierRequests).\n"
     "The run clears it once done."
 )
+ACCOUNT_NOTE = (
+    "account\nWhich Infobip account the row goes to: the name of one of the config file's"
+    " [accounts.NAME] tables. Empty: the default account (--account, else the base URL and"
+    " key of the environment or the config file). Keep it once the row is sent: its request"
+    " is in that account."
+)
 # The result columns: their notes, and how their cells are written.
 OUTCOME: dict[str, tuple[str, Kind]] = {
     "result": ("What this run did with the row.", "text"),
@@ -149,6 +155,8 @@ def standard_column(
         return type_column(kinds)
     if name == "action":
         return Column("action", ACTION_NOTE, check=Check("list", rows.ACTIONS), fill=OPTIONAL_FILL)
+    if name == "account":
+        return Column("account", ACCOUNT_NOTE, fill=OPTIONAL_FILL)
     note = _NOTES.get(name, name)
     texts = [note] if isinstance(note, str) else [note[k] for k in kinds if k in note]
     required = bool(kinds) and all(name in REQUIRED[k] for k in kinds)

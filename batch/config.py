@@ -67,6 +67,13 @@ class Settings:
     # Where base URL and key came from (`check` says so): a flag, a variable, a file.
     base_url_from: str = ""
     api_key_from: str = ""
+    # The config file's [accounts.NAME] this is ("": the credentials of flags, variables
+    # or the file's top level), and every named account, by casefolded name.
+    account_name: str = ""
+    accounts: Mapping[str, Account] = field(default_factory=dict)
+    # Why there is no default account (no base URL or key but named accounts): rows
+    # must then name theirs. Empty when base_url and api_key are set.
+    missing: str = ""
 
     @property
     def account(self) -> str:
@@ -76,6 +83,54 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def label(self) -> str:
+        """How messages name the account: `account acme`, or its base URL."""
+        return f"account {self.account_name}" if self.account_name else self.base_url
+
+    def routed(self, name: str) -> Settings:
+        """The settings of the config file's account `name` (matched ignoring case and
+        surrounding blanks), every other option as here; "" is this one.
+
+        Raises:
+            ConfigError: no such account, or "" when there are no default credentials.
+        """
+        wanted = name.strip().casefold()
+        if not wanted:
+            if self.missing:
+                raise ConfigError(self.missing)
+            return self
+        if wanted == self.account_name.casefold():
+            return self
+        found = self.accounts.get(wanted)
+        if found is None:
+            known = ", ".join(a.name for a in self.accounts.values())
+            there = f": the config file has {known}" if known else ": the config file has none"
+            msg = f"{name.strip()!r} is not an account of the config file ([accounts.NAME]){there}"
+            raise ConfigError(msg)
+        return self.replace(
+            base_url=found.base_url,
+            api_key=found.api_key,
+            limits=found.limits,
+            base_url_from=found.source,
+            api_key_from=found.source,
+            account_name=found.name,
+            missing="",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A named account of the config file (`[accounts.NAME]`): its base URL, key and
+    limits (the file's [limits] and --limit flags applied over Infobip's published ones).
+    A reseller's team routes rows to several such accounts."""
+
+    name: str
+    base_url: str
+    api_key: str = field(repr=False)
+    limits: Mapping[str, float] = field(default_factory=lambda: dict(PUBLISHED_LIMITS))
+    source: str = ""  # "config file PATH [accounts.NAME]", for `check`
 
 
 def base_url(text: str) -> str:
@@ -174,6 +229,61 @@ def pending_cap(file: Mapping[str, Any]) -> dict[str, int]:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError("config file: alpha_pending_cap must be a whole number >= 0")
     return {"alpha_pending_cap": value}
+
+
+_ACCOUNT_FIELDS = ("base_url", "api_key", "limits")
+
+
+def accounts(
+    file: Mapping[str, Any],
+    file_path: Path | None,
+    *,
+    limits: Mapping[str, float],
+    flags: tuple[str, ...] = (),
+) -> dict[str, Account]:
+    """The file's `[accounts.NAME]` tables, by casefolded name. Each account's limits are
+    `limits` (Infobip's, with the file's [limits]), then its own table's, then `flags`.
+
+    Raises:
+        ConfigError: a table that is not one, lacks base_url or api_key, or has a field,
+            limit or value that is not right; two names that differ only in case.
+    """
+    found: dict[str, Account] = {}
+    tables = file.get("accounts", {})
+    if not isinstance(tables, dict):
+        raise ConfigError("config file: accounts must be tables, one per account: [accounts.NAME]")
+    for name, table in tables.items():
+        where = f"config file: [accounts.{name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table with base_url and api_key")
+        unknown = sorted(set(table) - set(_ACCOUNT_FIELDS))
+        if unknown:
+            raise ConfigError(
+                f"{where}: {', '.join(unknown)}: an account has {', '.join(_ACCOUNT_FIELDS)}"
+            )
+        for field_name in ("base_url", "api_key"):
+            value = table.get(field_name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: {field_name} must be set, as text (in quotes)")
+        own = table.get("limits", {})
+        if not isinstance(own, dict):
+            raise ConfigError(f"{where}: limits must be a table ([accounts.{name}.limits])")
+        pairs = tuple(f"{k}={v}" for k, v in own.items())
+        try:
+            account_limits = parse_limits(flags, parse_limits(pairs, limits))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        source = f"config file {file_path or ''} [accounts.{name}]".replace("  ", " ")
+        if name.strip().casefold() in found:
+            raise ConfigError(f"{where}: another account has the same name but for its case")
+        found[name.strip().casefold()] = Account(
+            name.strip(),
+            base_url(table["base_url"]),
+            api_key(table["api_key"], source),
+            account_limits,
+            source,
+        )
+    return found
 
 
 @dataclass(frozen=True, slots=True)

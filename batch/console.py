@@ -230,9 +230,10 @@ def check_report(findings: list[Finding], code: int) -> None:
     """What `check` found, a line each (a warning or an error where it is one), then the
     verdict; off a terminal each line carries its finding's fields."""
     levels = {Verdict.OK: logging.INFO, Verdict.WARNING: logging.WARNING}
+    width = max((len(finding.topic) + 2 for finding in findings), default=0)
     for finding in findings:
         fields = {"check": finding.topic, "verdict": str(finding.verdict), **finding.fields}
-        text = f"{finding.topic + ':':<15}{finding.text}"
+        text = f"{finding.topic + ':':<{max(width, 15)}}{finding.text}"
         logger.log(levels.get(finding.verdict, logging.ERROR), "%s", text, extra={"fields": fields})
     if code == 0:
         logger.info("all is well: a run can start", extra={"fields": {"exitCode": 0}})

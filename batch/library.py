@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from batch import config, journal
 from batch.api import tls_context
 from batch.config import Settings
+from batch.errors import ConfigError
 from batch.run import results_path
 from batch.run import run as run_sheet
 from batch.sheets import TOOL_SHEETS, read_sheets
@@ -46,6 +47,7 @@ def settings(
     sandbox: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
+    account: str | None = None,
     config_path: Path | None = None,
     limits: Mapping[str, float] | Iterable[str] = (),
     state_dir: Path | None = None,
@@ -58,37 +60,58 @@ def settings(
     bundle is loaded here, so that a bad one is an error before anything starts.
 
     Args:
+        account: the config file's `[accounts.NAME]` to use for rows that name none
+            (instead of `base_url` and `api_key`, the environment or the file's top level).
         limits: calls per second by endpoint (`{"submit": 2}`), or `submit=2` texts.
 
     Raises:
-        ConfigError: credentials missing, a bad config file, a bad limit or CA bundle.
+        ConfigError: credentials missing (and no accounts in the config file), a bad
+            config file, an unknown account, a bad limit or CA bundle.
     """
     if ca_bundle is not None:
         tls_context(ca_bundle)
     file = config.config_file(config_path, os.environ)
     file_path, _ = config.config_path(config_path, os.environ)
     pairs = tuple(f"{k}={v}" for k, v in (file.get("limits") or {}).items())
-    found_limits = config.parse_limits(pairs, config.PUBLISHED_LIMITS)
-    found_limits = config.parse_limits(_pairs(limits), found_limits)
+    file_limits = config.parse_limits(pairs, config.PUBLISHED_LIMITS)
+    found_limits = config.parse_limits(_pairs(limits), file_limits)
+    accounts = config.accounts(file, file_path, limits=file_limits, flags=_pairs(limits))
     timeouts = config.timeouts(file) | config.pending_cap(file)
+    if account is not None and (sandbox or base_url or api_key):
+        msg = "give either an account or --sandbox, --base-url and --api-key, not both"
+        raise ConfigError(msg)
     if sandbox:
         built = _sandbox(stack, found_limits)
         state_dir = state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    elif account is not None:
+        built = Settings(base_url="", api_key="", accounts=accounts).routed(account)
     else:
-        found = config.credentials(
-            base_url_flag=base_url,
-            api_key_flag=api_key,
-            environ=os.environ,
-            file=file,
-            file_path=file_path,
-        )
-        built = Settings(
-            base_url=found.base_url,
-            api_key=found.api_key,
-            limits=found_limits,
-            base_url_from=found.base_url_from,
-            api_key_from=found.api_key_from,
-        )
+        try:
+            found = config.credentials(
+                base_url_flag=base_url,
+                api_key_flag=api_key,
+                environ=os.environ,
+                file=file,
+                file_path=file_path,
+            )
+        except ConfigError as exc:
+            if not accounts or base_url or api_key:
+                raise
+            names = ", ".join(a.name for a in accounts.values())
+            missing = (
+                f"{exc}; or name one of the config file's accounts ({names}) with --account"
+                " or in an account column"
+            )
+            built = Settings(base_url="", api_key="", limits=found_limits, missing=missing)
+        else:
+            built = Settings(
+                base_url=found.base_url,
+                api_key=found.api_key,
+                limits=found_limits,
+                base_url_from=found.base_url_from,
+                api_key_from=found.api_key_from,
+            )
+        built = built.replace(accounts=accounts)
     if state_dir is not None:
         built = built.replace(state_dir=Path(state_dir))
     return built.replace(ca_bundle=ca_bundle, **timeouts)
@@ -135,6 +158,7 @@ def run(
     documents_dir: str | os.PathLike[str] | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
+    account: str | None = None,
     config: str | os.PathLike[str] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
     sandbox: bool = False,
@@ -155,6 +179,8 @@ def run(
         documents_dir: the folder document paths are relative to (default: the
             sheet's folder; for a DataFrame, the current folder).
         base_url, api_key, config: else the environment, else the config file.
+        account: the config file's `[accounts.NAME]` for rows whose `account` column
+            is empty or missing (rows that name one go to theirs).
         state_dir: where the journal lives (default: the user data folder).
         sandbox: use the built-in sandbox; nothing reaches Infobip.
         limits: calls per second by endpoint, e.g. `{"submit": 2}`.
@@ -173,6 +199,7 @@ def run(
             sandbox=sandbox,
             base_url=base_url,
             api_key=api_key,
+            account=account,
             config_path=_path(config),
             limits=limits,
             state_dir=_path(state_dir),
@@ -236,6 +263,7 @@ def status(
     *results: str | os.PathLike[str],
     base_url: str | None = None,
     api_key: str | None = None,
+    account: str | None = None,
     config: str | os.PathLike[str] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
     limits: Mapping[str, float] | Iterable[str] = (),
@@ -258,6 +286,7 @@ def status(
             stack,
             base_url=base_url,
             api_key=api_key,
+            account=account,
             config_path=_path(config),
             limits=limits,
             state_dir=_path(state_dir),

@@ -50,7 +50,7 @@ _UNASKED = (
     " to Infobip. Keep it for your own notes; if it is meant as a requirement, check its"
     " name against the Guide sheet."
 )
-_STANDARD = {normalise(name): name for name in (*STANDARD, "action")}
+_STANDARD = {normalise(name): name for name in (*STANDARD, "action", "account")}
 EXCEL_COLUMNS = 16_384  # A to XFD
 
 
@@ -76,6 +76,7 @@ def write(
     attachments: Mapping[str, str] | None = None,
     changes: Sequence[str] = (),
     results_sheet: bool | None = None,
+    named_accounts: bool = False,
 ) -> Written:
     """Write the results of `candidates` (the rows of `sheets`) to `path`, atomically.
 
@@ -88,6 +89,9 @@ def write(
         changes: how Infobip's requirements changed since the input was made.
         results_sheet: whether the input is a results sheet, whose result columns are
             replaced (None: tell from its headers).
+        named_accounts: whether some row went to one of the config file's accounts: each
+            row's account is then written in an `account` column (added if need be), so
+            that `status` and the next run find its request in that account.
 
     Raises:
         ConfigError: the file cannot be written.
@@ -99,7 +103,7 @@ def write(
     for sheet in sheets:
         found = by_sheet[sheet.name]
         specs = _requirements(found.values(), offers)
-        tables.append(_table(sheet, found, specs, results_sheet))
+        tables.append(_table(sheet, found, specs, results_sheet, named_accounts=named_accounts))
         where = f" (sheet {sheet.name})" if sheet.name else ""
         unsent += [f"{header}{where}" for header in _unasked(sheet, specs)]
     used = {c.standard.lookup_key for c in candidates if c.standard.lookup_key in offers}
@@ -138,7 +142,11 @@ class _Plan:
 
 
 def _plan(
-    sheet: Sheet, specs: Mapping[str, list[Requirement]], results_sheet: bool | None
+    sheet: Sheet,
+    specs: Mapping[str, list[Requirement]],
+    results_sheet: bool | None,
+    *,
+    named_accounts: bool = False,
 ) -> _Plan:
     headers = [normalise(h) for h in sheet.headers]
     ours = rows.is_results(sheet.headers) if results_sheet is None else results_sheet
@@ -150,7 +158,8 @@ def _plan(
     present = {headers[i] for i in kept if i not in renamed}
     # Every results sheet says each row's type (kept by a CSV save) and has an action
     # column (cancel, resubmit), both first among the input's columns when it lacks them.
-    leading = [name for name in ("type", "action") if name not in present]
+    wanted = ("type", "action", "account") if named_accounts else ("type", "action")
+    leading = [name for name in wanted if name not in present]
     added = [key for key in specs if normalise(key) not in present]
     return _Plan(leading, kept, renamed, added)
 
@@ -191,10 +200,12 @@ def _table(
     found: Mapping[int, Candidate],
     specs: Mapping[str, list[Requirement]],
     results_sheet: bool | None,
+    *,
+    named_accounts: bool = False,
 ) -> Table:
     kinds = sorted({c.type for c in found.values() if c.type}) or list(TYPES)
     unasked = set(_unasked(sheet, specs))
-    plan = _plan(sheet, specs, results_sheet)
+    plan = _plan(sheet, specs, results_sheet, named_accounts=named_accounts)
     leading, kept, renamed, added = plan.leading, plan.kept, plan.renamed, plan.added
     columns = [cols.outcome_column(name) for name in RESULT_COLUMNS]
     columns += [cols.standard_column(name, kinds) for name in leading]
@@ -281,6 +292,9 @@ def _fill(
         values[type_at] = candidate.type or ""
     elif candidate.type and not values[where["type"]]:
         values[where["type"]] = candidate.type  # given by the sheet's name: said in the row
+    account_at = where.get("account")
+    if candidate.route and account_at is not None and not values[account_at]:
+        values[account_at] = candidate.route  # the row went to it: its request is there
     table.colours[number] = outcome.need.colour
     notes: dict[int, tuple[str, list[str]]] = {}
     for header, (text, note) in outcome.cells.items():

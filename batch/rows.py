@@ -69,7 +69,7 @@ ENUMS = {
     "trafficType": contract.enum("TrafficType"),
 }
 _RESULT_SET = frozenset(normalise(name) for name in RESULT_COLUMNS)
-_IGNORED = _RESULT_SET | {"action"}
+_IGNORED = _RESULT_SET | {"action", "account"}
 _STANDARD = {normalise(name): name for name in STANDARD}
 
 
@@ -86,6 +86,8 @@ class Layout:
     # A results sheet fed back in: the request a row made, and what to do with it.
     request_id: int | None = None
     action: int | None = None
+    # Which of the config file's accounts a row goes to (empty: the default one).
+    account: int | None = None
 
     @classmethod
     def of(cls, sheet: Sheet, *, results: bool | None = None) -> Layout:
@@ -113,6 +115,7 @@ class Layout:
             values,
             request_id=columns.get(normalise("requestId")) if ours else None,
             action=columns.get("action") if ours else None,
+            account=columns.get("account"),
         )
 
 
@@ -155,6 +158,8 @@ class Candidate:
     # Columns whose cell is a formula with no saved value: that is their one problem,
     # not what its formula text would be as a value.
     unsaved: frozenset[str] = frozenset()
+    # The name of the config file's account the row goes to ("": the default credentials).
+    route: str = ""
 
     @property
     def type(self) -> str | None:
@@ -179,6 +184,11 @@ class Candidate:
         """What a results sheet fed back in asks for the row's request: "cancel",
         "resubmit", or "" (anything else is an error of the row)."""
         return self._cell(self.standard.layout.action).casefold()
+
+    @property
+    def account(self) -> str:
+        """The account the row's `account` cell names ("" for none: the default one)."""
+        return self._cell(self.standard.layout.account)
 
     def _cell(self, index: int | None) -> str:
         return "" if index is None else self.row.cells[index].strip()

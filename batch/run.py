@@ -8,20 +8,22 @@ documents are in, so a run takes about max(rows / submit rate, files / upload ra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import json
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from batch import accounts as routing
 from batch import kinds, results
 from batch import rows as rowlib
-from batch.api import Infobip
+from batch.accounts import Clients
 from batch.config import Settings
 from batch.documents import Resolver
 from batch.errors import ApiError, BatchError, JournalError
@@ -89,17 +91,14 @@ async def run(
     progress = progress or Silent()
     output = output or results_path(input_path)
     began = time.monotonic()
-    stopped = None
-    async with Infobip.connect(settings) as api:
-        found = await examine(settings, api, input_path, output=output, progress=progress)
+    async with Clients({}) as clients:
+        found = await examine(settings, clients, input_path, output=output, progress=progress)
         timings = found.timings
-        with Journal.open(
-            settings.state_dir, settings.account, fresh=settings.fresh_journal
-        ) as journal:
-            sender = Sender(api, journal, settings, progress)
+        with contextlib.ExitStack() as journals:
+            senders = await _senders(clients, found.accounts, journals, progress)
             mark = time.monotonic()
             try:
-                stopped = await _send(sender, found, file=input_path.name, dry_run=settings.dry_run)
+                stopped = await _send_each(senders, found, file=input_path.name)
             except asyncio.CancelledError:  # Ctrl-C: what was done is written, then we stop
                 not_sent(found.ready, "the run was interrupted")
                 write(settings, input_path, output, found)
@@ -113,20 +112,66 @@ async def run(
     return Report(output, written.results, timings, stopped, written.needs, tuple(found.changes))
 
 
-async def _send(sender: Sender, found: Examined, *, file: str, dry_run: bool) -> BatchError | None:
+async def _senders(
+    clients: Clients,
+    accounts: Mapping[str, Settings],
+    journals: contextlib.ExitStack,
+    progress: Progress,
+) -> dict[str, Sender]:
+    """A sender for each account: its client, its journal (closed with `journals`)."""
+    senders = {}
+    for name, account in accounts.items():
+        opened = Journal.open(account.state_dir, account.account, fresh=account.fresh_journal)
+        journal = journals.enter_context(opened)
+        senders[name] = Sender(await clients.get(name), journal, account, progress)
+    return senders
+
+
+async def _send_each(
+    senders: Mapping[str, Sender], found: Examined, *, file: str
+) -> BatchError | None:
+    """Each account's rows sent by its own sender, the accounts side by side (each at its
+    own limits). Returns why sending stopped early for some account, if it did; the
+    other accounts' rows go on."""
+    async with asyncio.TaskGroup() as tasks:
+        sending = [
+            tasks.create_task(
+                _send(
+                    sender,
+                    [c for c in found.candidates if c.route == name],
+                    [c for c in found.ready if c.route == name],
+                    file=file,
+                    dry_run=sender.settings.dry_run,
+                )
+            )
+            for name, sender in senders.items()
+        ]
+    return next((stopped for task in sending if (stopped := task.result())), None)
+
+
+async def _send(
+    sender: Sender,
+    candidates: Sequence[Candidate],
+    ready: Sequence[Candidate],
+    *,
+    file: str,
+    dry_run: bool,
+) -> BatchError | None:
     """Settle what earlier runs left unsettled, follow up the rows that carry a requestId
     (a results sheet fed back in: never submitted again, unless resubmitted), and send
-    the new ones. Returns why sending stopped early, if it did."""
-    existing = [c for c in found.candidates if c.request_id and (c.action or c.outcome.ready)]
+    the new ones, all of one account. Returns why sending stopped early, if it did."""
+    existing = [c for c in candidates if c.request_id and (c.action or c.outcome.ready)]
     try:
         if not dry_run:
             await sender.settle()
         if existing:
             await FollowUp.beside(sender).follow_up(existing, dry_run=dry_run)
-        new = [c for c in found.ready if not c.request_id or c.outcome.replaces]
+        new = [c for c in ready if not c.request_id or c.outcome.replaces]
         rows = await sender.plan(new, record=not dry_run, file=file)
     except (ApiError, JournalError) as exc:  # nothing new is sent, results written
-        not_sent([*existing, *found.ready], f"the run stopped ({exc})")
+        name = sender.settings.account_name
+        stopped = f"sending to account {name} stopped" if name else "the run stopped"
+        not_sent([*existing, *ready], f"{stopped} ({exc})")
         return exc
     return await sender.send_all(rows) if rows and not dry_run else None
 
@@ -140,6 +185,8 @@ class Examined:
     ready: list[Candidate]  # to submit, in input order
     timings: dict[str, float]
     offers: Mapping[str, Offer] = field(default_factory=dict)  # by lookup key
+    # The accounts the rows go to, by name ("": the default credentials).
+    accounts: Mapping[str, Settings] = field(default_factory=dict)
     attachments: Mapping[str, str] = field(default_factory=dict)  # from the input's Guide
     changes: list[str] = field(default_factory=list)
 
@@ -149,13 +196,14 @@ class Examined:
 
 async def examine(
     settings: Settings,
-    api: Infobip,
+    clients: Clients,
     input_path: Path,
     *,
     output: Path,
     progress: Progress | None = None,
 ) -> Examined:
-    """Read the input and check every row, asking Infobip only for requirements.
+    """Read the input, route every row to its account (`clients.accounts` is set to the
+    accounts used) and check every row, asking Infobip only for requirements.
 
     The cyclic garbage collector is paused throughout: a big sheet makes millions of
     objects that hold no cycles, and collections would otherwise take a third of the time.
@@ -165,6 +213,7 @@ async def examine(
             would be wider than Excel allows.
         ConfigError: the results file could not be written.
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
+        ConfigError: no default account, and no account column to name one.
     """
     with gc_paused():
         began = time.monotonic()
@@ -172,9 +221,13 @@ async def examine(
         check_writable(output, sheets)  # before anything is spent, not after
         results.check_width(str(input_path), sheets)
         candidates = parse_sheets(sheets)
+        accounts = routing.route(settings, candidates)
+        if not settings.missing:  # what earlier runs left unsettled is settled on each run
+            accounts.setdefault(settings.account_name, settings)
+        clients.accounts.update(accounts)
         attachments, made_from = guide_of(input_path)
         read = time.monotonic()
-        offers = await check_rows(settings, api, candidates, input_path, progress=progress)
+        offers = await check_rows(settings, clients, candidates, input_path, progress=progress)
         results.check_width(str(input_path), sheets, candidates, offers)  # and what it lacks
         _against_made_from(candidates, made_from)
         ready = judge(candidates, dry_run=settings.dry_run)
@@ -182,7 +235,7 @@ async def examine(
     found = changes(made_from, offers)
     for line in found:
         logger.warning("%s: %s", input_path, line, extra={"fields": {"changed": line}})
-    return Examined(sheets, candidates, ready, timings, offers, attachments, found)
+    return Examined(sheets, candidates, ready, timings, offers, accounts, attachments, found)
 
 
 def guide_of(path: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
@@ -270,44 +323,57 @@ def parse_sheets(sheets: Sequence[Sheet], *, results: bool | None = None) -> lis
 
 async def check_rows(
     settings: Settings,
-    api: Infobip,
+    clients: Clients,
     candidates: list[Candidate],
     input_path: Path,
     *,
     progress: Progress | None = None,
 ) -> dict[str, Offer]:
-    """Look up each distinct offer once (cached on disk), then check every row against
-    it. Returns the offers, by lookup key.
+    """Look up each distinct offer once per account (cached on disk), then check every
+    row against its account's. Returns the offers, by lookup key (one account's, where
+    several looked the same one up).
 
     Raises:
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
     progress = progress or Silent()
-    cache = RequirementCache.for_account(settings)
+    progress.start("rows checked", len(candidates))
     documents = Resolver(
         settings.documents_dir or input_path.parent, max_bytes=settings.max_document_bytes
     )
-    progress.start("rows checked", len(candidates))
-    standards = {id(c.standard): c.standard for c in candidates}.values()
-    lookups = {s.lookup_key: s.lookup for s in standards if s.lookup_key and s.lookup}
+    standards = {(c.route, id(c.standard)): c for c in candidates if not _misrouted(c)}
+    lookups = {
+        (route, c.standard.lookup_key): c.standard.lookup
+        for (route, _), c in standards.items()
+        if c.standard.lookup_key and c.standard.lookup
+    }
+    caches = {name: RequirementCache.for_account(s) for name, s in clients.accounts.items()}
     try:
         async with asyncio.TaskGroup() as tasks:
             asked = {
-                key: tasks.create_task(cache.get(api, dict(ask))) for key, ask in lookups.items()
+                (route, key): tasks.create_task(
+                    caches[route].get(await clients.get(route), dict(ask))
+                )
+                for (route, key), ask in lookups.items()
             }
     except* ApiError as failed:  # credentials refused, or Infobip unreachable: stop here
         raise failed.exceptions[0] from None
-    offers = {key: task.result() for key, task in asked.items()}
-    groups: dict[tuple[int, str], list[Candidate]] = defaultdict(list)
+    by_account = {pair: task.result() for pair, task in asked.items()}
+    offers: dict[str, Offer] = {}
+    for (_, key), offer in by_account.items():  # a refusal only when every account's is one
+        if key not in offers or offers[key].refusal is not None:
+            offers[key] = offer
+    groups: dict[tuple[int, str, str], list[Candidate]] = defaultdict(list)
     for candidate in candidates:
-        if candidate.standard.lookup_key is not None:
-            groups[id(candidate.standard.layout), candidate.standard.lookup_key].append(candidate)
-    prepared = {key: prepare(offer.requirements) for key, offer in offers.items()}
+        lookup_key = candidate.standard.lookup_key
+        if lookup_key is not None and not _misrouted(candidate):
+            groups[id(candidate.standard.layout), candidate.route, lookup_key].append(candidate)
+    prepared = {pair: prepare(offer.requirements) for pair, offer in by_account.items()}
     by_sheet: dict[int, set[str]] = defaultdict(set)  # the columns some offer of it asks for
     layouts = {id(c.standard.layout): c.standard.layout for c in candidates}
-    unread = {layout for layout, key in groups if offers[key].unread}
-    for layout, key in groups:
-        by_sheet[layout].update(requirement.column for requirement in prepared[key])
+    unread = {layout for layout, route, key in groups if by_account[route, key].unread}
+    for layout, route, key in groups:
+        by_sheet[layout].update(requirement.column for requirement in prepared[route, key])
     for layout, asked_columns in by_sheet.items():
         if layout in unread:  # which columns are asked for is not known
             continue
@@ -319,18 +385,26 @@ async def check_rows(
                 header,
                 extra={"fields": {"column": header, "sheet": sheet}},
             )
-    for (layout, key), group in groups.items():
-        offer = offers[key]
+    for (layout, route, key), group in groups.items():
+        offer = by_account[route, key]
         if offer.refusal is not None:
             problem = offer.why_not()
             for candidate in group:
                 candidate.error("countryCode", problem)
                 candidate.outcome.unchecked = offer.unread
         else:
-            check_requirements(group, prepared[key], documents=documents, asked=by_sheet[layout])
+            check_requirements(
+                group, prepared[route, key], documents=documents, asked=by_sheet[layout]
+            )
         progress.advance("rows checked", len(group))
     progress.advance("rows checked", len(candidates) - sum(map(len, groups.values())))
     return offers
+
+
+def _misrouted(candidate: Candidate) -> bool:
+    """Whether the row names no account it can go to (its error says so): its
+    requirements cannot be looked up."""
+    return any(problem.column == "account" for problem in candidate.errors)
 
 
 def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:
@@ -364,7 +438,8 @@ def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:
         if candidate.errors:
             outcome.result, outcome.errors = Result.INVALID, list(candidate.errors)
             continue
-        first = seen.setdefault(candidate.identity(), candidate)
+        # Each account registers its own senders and buys its own numbers.
+        first = seen.setdefault((candidate.route, *candidate.identity()), candidate)
         if first is not candidate:
             outcome.result, outcome.same_as = Result.DUPLICATE, _where(first)
             outcome.warnings.append(_duplicate(candidate, first))
@@ -397,26 +472,33 @@ def write(settings: Settings, input_path: Path, output: Path, found: Examined) -
         found.sheets,
         found.candidates,
         found.offers,
-        facts=facts(settings, input_path),
+        facts=facts(settings, input_path, found.accounts.values()),
         timings=found.timings,
         attachments=found.attachments,
         changes=found.changes,
+        named_accounts=any(found.accounts),
     )
 
 
-def facts(settings: Settings, input_path: Path | None) -> list[tuple[str, object]]:
-    """What ran, for a Summary sheet."""
-    where = settings.base_url
-    if settings.sandbox:
-        where += " (the built-in sandbox: nothing reached Infobip)"
+def facts(
+    settings: Settings, input_path: Path | None, accounts: Iterable[Settings] = ()
+) -> list[tuple[str, object]]:
+    """What ran, for a Summary sheet: the accounts the rows went to (else `settings`')."""
     found: list[tuple[str, object]] = []
     if input_path is not None:
         found.append(("Input", str(input_path)))
     found += [
         ("Written", datetime.now(UTC).isoformat(timespec="seconds")),
         ("resource-batch", importlib.metadata.version("resource-batch")),
-        ("Infobip", where),
-        ("Account (fingerprint of URL and key)", settings.account),
-        ("Dry run (nothing sent)", "yes" if settings.dry_run else "no"),
     ]
+    for account in sorted(accounts, key=lambda a: a.account_name) or [settings]:
+        where = account.base_url
+        if account.sandbox:
+            where += " (the built-in sandbox: nothing reached Infobip)"
+        name = f" {account.account_name}" if account.account_name else ""
+        found += [
+            (f"Infobip{name}", where),
+            (f"Account{name} (fingerprint of URL and key)", account.account),
+        ]
+    found.append(("Dry run (nothing sent)", "yes" if settings.dry_run else "no"))
     return found

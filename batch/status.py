@@ -20,6 +20,7 @@ from typing import Any
 
 from batch import columns as cols
 from batch import reconcile, results
+from batch.accounts import route
 from batch.api import Infobip
 from batch.config import Settings
 from batch.errors import ConfigError, InputError
@@ -181,18 +182,100 @@ async def run_status(
     every unfinished request the journal tracks; record them in the journal; rewrite
     `files` with them (and write the journal's list to `out`, when given).
 
+    Each row's request is asked of the account its `account` cell names (else the
+    default one); the journals' lists cover `settings`' account, or with no account
+    chosen (`--account`) the default one and every account of the config file.
+
     Raises:
         InputError: a results file cannot be read.
-        ConfigError: a results file cannot be written.
+        ConfigError: a results file cannot be written, or a row's account is unknown.
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
     """
     sheets = {path: read_sheets(path) for path in files}
     for path, read in sheets.items():
         _check_results_sheet(path, read)
     rows = {path: results_rows(found) for path, found in sheets.items()}
+    accounts = _accounts(settings, rows)
+    listing = everything or not files
+    if listing and not settings.missing:
+        accounts.setdefault(settings.account_name, settings)
+    if listing and not settings.account_name:  # every account the config file names
+        accounts |= {s.account_name: s for s in map(settings.routed, settings.accounts)}
+    if not accounts:  # one read, to say whether the key is taken
+        accounts[settings.account_name] = settings.routed("")
+    refreshed = Refreshed()
+    for name, account in sorted(accounts.items()):
+        ids = {c.request_id for found in rows.values() for c in found if c.route == name}
+        refreshed.add(await _refresh(account, ids - {""}, listing=listing))
+    known, listed, now = refreshed.known, refreshed.listed, refreshed.now
+    requests: list[Request] = []
+    waiting: dict[Path, int] = {}
+    for path, found in rows.items():
+        requests += _follow(path, found, known, listed, now, refreshed.histories)
+        _rewrite(settings, accounts, path, sheets[path], found)
+        later = sum(c.outcome.need is Need.LATER for c in found if not c.request_id)
+        if later:
+            waiting[path] = later
+    in_files = {r.outcome.request_id for r in requests}
+    for entry in refreshed.tracked:
+        if str(entry.request_id) not in in_files:
+            requests.append(_journal_request(known.get(str(entry.request_id), entry), now))
+    if out is not None:
+        write_results(out, [_listing(requests)])
+    missing = sorted(refreshed.asked - listed.keys())
+    statuses = Counter(r.outcome.request_status or "?" for r in requests)
+    return StatusReport(requests, missing, list(files), out, statuses, waiting)
+
+
+def _accounts(settings: Settings, rows: Mapping[Path, Sequence[Candidate]]) -> dict[str, Settings]:
+    """The account of each row that has a request (`Candidate.route`); returns those
+    accounts, by name.
+
+    Raises:
+        ConfigError: a row names an account the config file lacks, or none where there
+            is no default; the message says which row.
+    """
+    accounts: dict[str, Settings] = {}
+    for path, found in rows.items():
+        with_request = [c for c in found if c.request_id]
+        try:
+            accounts |= route(settings, with_request)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        for candidate in with_request:
+            problem = next((p for p in candidate.errors if p.column == "account"), None)
+            if problem is not None:
+                sheet = f"sheet {candidate.row.sheet!r}, " if candidate.row.sheet else ""
+                where = f"{path}, {sheet}row {candidate.row.number}"
+                raise ConfigError(f"{where}, column account: {problem.text}")
+    return accounts
+
+
+@dataclass(slots=True)
+class Refreshed:
+    """What a refresh found, over one or more accounts."""
+
+    known: dict[str, Entry] = field(default_factory=dict)
+    listed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    histories: dict[str, list[tuple[str, str | None, datetime]]] = field(default_factory=dict)
+    tracked: list[Entry] = field(default_factory=list)
+    asked: set[str] = field(default_factory=set)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def add(self, other: Refreshed) -> None:
+        self.known |= other.known
+        self.listed |= other.listed
+        self.histories |= other.histories
+        self.tracked += other.tracked
+        self.asked |= other.asked
+        self.now = other.now
+
+
+async def _refresh(settings: Settings, ids: set[str], *, listing: bool) -> Refreshed:
+    """Refresh `ids` (and with `listing`, every request the journal tracks) in one
+    account: its list read, its journal updated."""
     with Journal.open(settings.state_dir, settings.account) as journal:
-        ids = {c.request_id for found in rows.values() for c in found if c.request_id}
-        tracked = journal.tracked() if everything or not files else []
+        tracked = journal.tracked() if listing else []
         ids |= {str(entry.request_id) for entry in tracked}
         # A row of an older copy may show a request since sent again: follow its replacement.
         moved = {
@@ -214,23 +297,7 @@ async def run_status(
         known = journal.by_request_id(ids)
         known |= {old: known.get(str(e.request_id), e) for old, e in moved.items()}
         histories = journal.earlier(entry.key for entry in known.values())
-    requests: list[Request] = []
-    waiting: dict[Path, int] = {}
-    for path, found in rows.items():
-        requests += _follow(path, found, known, listed, now, histories)
-        _rewrite(settings, path, sheets[path], found)
-        later = sum(c.outcome.need is Need.LATER for c in found if not c.request_id)
-        if later:
-            waiting[path] = later
-    in_files = {r.outcome.request_id for r in requests}
-    for entry in tracked:
-        if str(entry.request_id) not in in_files:
-            requests.append(_journal_request(known.get(str(entry.request_id), entry), now))
-    if out is not None:
-        write_results(out, [_listing(requests)])
-    missing = sorted(asked - listed.keys())
-    statuses = Counter(r.outcome.request_status or "?" for r in requests)
-    return StatusReport(requests, missing, list(files), out, statuses, waiting)
+    return Refreshed(known, listed, histories, tracked, asked, now)
 
 
 def results_rows(sheets: Sequence[Sheet]) -> list[Candidate]:
@@ -335,22 +402,35 @@ def _follow(
 
 
 def _rewrite(
-    settings: Settings, path: Path, sheets: Sequence[Sheet], rows: list[Candidate]
+    settings: Settings,
+    accounts: Mapping[str, Settings],
+    path: Path,
+    sheets: Sequence[Sheet],
+    rows: list[Candidate],
 ) -> None:
     """Write the results sheet again, laid out as `run` lays it out: the requirements
-    from the cache (however old: asking Infobip again is not worth a call here)."""
+    from each account's cache (however old: asking Infobip again is not worth a call here)."""
     from batch.run import facts, guide_of
 
-    cache = RequirementCache.for_account(settings)
+    caches = {name: RequirementCache.for_account(s) for name, s in accounts.items()}
     offers = {}
     for candidate in rows:
         key, lookup = candidate.standard.lookup_key, candidate.lookup
-        if key and lookup and key not in offers:
+        cache = caches.get(candidate.route)
+        if key and lookup and cache is not None and key not in offers:
             offer = cache.peek(lookup)
             if offer is not None:
                 offers[key] = offer
     attachments, _ = guide_of(path)
-    results.write(path, sheets, rows, offers, facts=facts(settings, path), attachments=attachments)
+    results.write(
+        path,
+        sheets,
+        rows,
+        offers,
+        facts=facts(settings, path, accounts.values()),
+        attachments=attachments,
+        named_accounts=any(accounts),
+    )
 
 
 def _journal_request(entry: Entry, now: datetime) -> Request:

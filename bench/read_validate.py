@@ -71,12 +71,14 @@ def measure_ours(path: str, rows: int) -> dict[str, float]:
     settings = Settings(base_url=os.environ["BENCH_BASE_URL"], api_key="bench-key", dry_run=True)
     closed = Settings(base_url="http://127.0.0.1:9", api_key="bench-key")
 
+    from batch.accounts import Clients
     from batch.run import Examined, examine
 
     async def check() -> Examined:
         async with Infobip(closed.base_url, closed.api_key, limits=closed.limits) as api:
+            clients = Clients({}, given={"": api})
             return await examine(
-                settings, api, Path(path), output=Path(path).with_suffix(".results.xlsx")
+                settings, clients, Path(path), output=Path(path).with_suffix(".results.xlsx")
             )
 
     began = time.perf_counter()

@@ -145,7 +145,7 @@ def test_faults_never_touch_sandbox_helpers(make_api) -> None:
     api = make_api(rate_limits=False, faults=faults)
     for _ in range(5):
         assert api.client.get("/_sandbox/requests").json() == {"results": []}
-        assert api.client.get("/_sandbox/calls").json() == {"calls": []}
+        assert api.client.get("/_sandbox/calls").json() == {"calls": [], "log": []}
         assert api.client.post("/_sandbox/clock", json={"advanceSeconds": 60}).status_code == 200
         assert api.client.post("/_sandbox/reset").status_code == 204
 

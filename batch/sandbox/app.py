@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import itertools
 import json
@@ -144,6 +145,8 @@ class Sandbox:
         self.store = Store(seed=config.seed, clock=self.clock)
         self.windows = RateWindows(config.speed)
         self.calls: Counter[tuple[str, int]] = Counter()
+        # The latest calls: operation, status, and when each arrived (Unix time).
+        self.log: collections.deque[tuple[str, int, float]] = collections.deque(maxlen=100_000)
         self.drop_connection: Callable[[Scope], bool] | None = None
         self._faults = random.Random(config.seed)
         self.app = Starlette(
@@ -184,8 +187,10 @@ class Sandbox:
 
     def _gate(self, op: contract.Operation, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
+            arrived = time.time()
             response = await self._guarded(op, handler, request)
             self.calls[(op.operation_id, response.status_code)] += 1
+            self.log.append((op.operation_id, response.status_code, round(arrived, 4)))
             return response
 
         return endpoint
@@ -430,7 +435,8 @@ class Sandbox:
             {"operation": op, "status": status, "count": n}
             for (op, status), n in self.calls.items()
         ]
-        return JSONResponse({"calls": calls})
+        log = [{"operation": op, "status": status, "at": at} for op, status, at in self.log]
+        return JSONResponse({"calls": calls, "log": log})
 
     async def _advance_clock(self, request: Request) -> Response:
         body = await _json(request)
@@ -445,6 +451,7 @@ class Sandbox:
     async def _reset(self, request: Request) -> Response:
         self.store.reset()
         self.calls.clear()
+        self.log.clear()
         self.windows.clear()
         return Response(status_code=204)
 

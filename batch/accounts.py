@@ -1,0 +1,74 @@
+"""Several Infobip accounts in one run: which account each row goes to, and one client
+per account.
+
+Infobip's limits are per account, so each account gets its own client (and with it its
+own limiters), its own journal and its own requirements cache: two accounts run side by
+side, each at its own ceiling. A row goes to the account its `account` cell names (one
+of the config file's `[accounts.NAME]`), or, when the cell is empty or the sheet has
+none, to the run's default account (`--account`, else the flags, the environment or the
+config file's top level).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+
+from batch.api import Infobip
+from batch.config import Settings
+from batch.errors import ConfigError
+from batch.rows import Candidate
+
+
+def route(settings: Settings, candidates: Iterable[Candidate]) -> dict[str, Settings]:
+    """Give each row the account it goes to (`Candidate.route`); a row naming an account
+    the config file lacks, or naming none where there is no default, gets the error on its
+    account cell instead. Returns the settings of each account a row goes to, by name.
+
+    Raises:
+        ConfigError: there is no default account and no row has an account column to
+            name one (the message says what to set).
+    """
+    used: dict[str, Settings] = {}
+    rows = list(candidates)
+    if settings.missing and not any(c.standard.layout.account is not None for c in rows):
+        raise ConfigError(settings.missing)
+    for candidate in rows:
+        name = candidate.account
+        try:
+            found = used.get(name.casefold()) or settings.routed(name)
+        except ConfigError as exc:
+            text = str(exc) if name else f"empty, and there is no default account: {exc}"
+            candidate.error("account", text)
+            continue
+        used.setdefault(name.casefold(), found)
+        candidate.route = found.account_name
+    return {s.account_name: s for s in used.values()}
+
+
+class Clients:
+    """One Infobip client per account, made on first use and closed together."""
+
+    def __init__(
+        self, accounts: Mapping[str, Settings], *, given: Mapping[str, Infobip] | None = None
+    ) -> None:
+        """`given`: clients to use instead of making them (closed by their owner)."""
+        self.accounts = dict(accounts)
+        self._open: dict[str, Infobip] = dict(given or {})
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Clients:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def get(self, name: str) -> Infobip:
+        """The client of the account `name` (one of `accounts`)."""
+        if name not in self._open:
+            client = Infobip.connect(self.accounts[name])
+            self._open[name] = await self._stack.enter_async_context(client)
+        return self._open[name]

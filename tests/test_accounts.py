@@ -1,0 +1,326 @@
+"""Several Infobip accounts: `[accounts.NAME]` in the config file, `--account`, and an
+`account` column routing each row. Each account is a sandbox of its own (Infobip keeps
+accounts apart: their requests, their limits), each with its own key."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from batch import journal
+from batch.cli import main as cli_main
+from batch.config import Settings
+from tests.test_run import DOC, hr_alpha
+
+NORTH_KEY = "north-secret-key-0123456789"
+SOUTH_KEY = "south-secret-key-9876543210"
+
+
+class Accounts:
+    """Two sandboxes, north and south, and a config file naming both."""
+
+    def __init__(self, make_api: Any, folder: Path, *, limits: bool = False) -> None:
+        self.folder = folder
+        # With limits, each sandbox holds its account to its own submit rate: 4 and 2 a
+        # second (`speed` multiplies Infobip's published 1 a second).
+        self.north = make_api(api_key=NORTH_KEY, rate_limits=limits, speed=4, alpha_pending_cap=0)
+        self.south = make_api(api_key=SOUTH_KEY, rate_limits=limits, speed=2, alpha_pending_cap=0)
+        self.config = folder / "config.toml"
+        self.state = folder / "state"
+        rates = (4, 2) if limits else (1000, 1000)
+        self.config.write_text(
+            "\n".join(
+                f'[accounts.{name}]\nbase_url = "{api.running.base_url}"\n'
+                f'api_key = "{api.running.api_key}"\n'
+                f"limits = {{ submit = {rate}, upload = {rate}, lookup = 40 }}\n"
+                for name, api, rate in (
+                    ("north", self.north, rates[0]),
+                    ("south", self.south, rates[1]),
+                )
+            ),
+            encoding="utf-8",
+        )
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        command = [*args, "--config", str(self.config), "--state-dir", str(self.state)]
+        if args[0] in ("run", "validate"):
+            command += ["--alpha-pending-cap", "0", "--log-format", "json"]
+        if args[0] == "run":
+            command += ["--reconcile-grace", "0.2"]
+        return CliRunner().invoke(cli_main, command, env=env or {}, catch_exceptions=False)
+
+    def csv(self, rows: list[dict[str, str]], name: str = "senders.csv") -> Path:
+        document = self.folder / DOC
+        document.parent.mkdir(parents=True, exist_ok=True)
+        document.write_bytes(b"%PDF-1.4 registration")
+        path = self.folder / name
+        headers = list(dict.fromkeys(key for row in rows for key in row))
+        with path.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, headers)
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+    def results(self, path: Path) -> list[dict[str, str]]:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            return list(csv.DictReader(file))
+
+    def journal_counts(self, api: Any) -> Counter[str]:
+        fingerprint = Settings(api.running.base_url, api.running.api_key).account
+        return Counter({str(k): n for k, n in journal.counts(self.state, fingerprint).items()})
+
+
+def sender(name: str, account: str | None = None) -> dict[str, str]:
+    row = hr_alpha(name)
+    if account is not None:
+        row["account"] = account
+    return row
+
+
+@pytest.fixture
+def accounts(make_api: Any, tmp_path: Path) -> Accounts:
+    return Accounts(make_api, tmp_path)
+
+
+def test_two_accounts_in_one_run_each_at_its_own_limit_with_its_own_journal(
+    make_api: Any, tmp_path: Path
+) -> None:
+    """Rows go to the account their account cell names, each sandbox holding its account
+    to its own rate: neither refuses a call (no 429), both are sent to side by side, each
+    stores its own rows once, and each account has its own journal."""
+    two = Accounts(make_api, tmp_path, limits=True)
+    rows = [sender(f"North{i}", account="north") for i in range(10)]
+    rows += [sender(f"South{i}", account="SOUTH ") for i in range(6)]  # case and blanks aside
+    source = two.csv(rows)
+
+    result = two.run("run", str(source))
+
+    assert result.exit_code == 0, result.output
+    found = two.results(tmp_path / "senders.results.csv")
+    assert [r["result"] for r in found] == ["SUBMITTED"] * 16
+    for api, prefix, count in ((two.north, "North", 10), (two.south, "South", 6)):
+        stored = sorted(r["senderName"] for r in api.stored())
+        assert stored == sorted(f"{prefix}{i}" for i in range(count))
+        log = api.client.get("/_sandbox/calls").json()["log"]
+        submits = [call for call in log if call["operation"] == "submit-resource-request"]
+        assert [call["status"] for call in submits] == [201] * count  # never over its limit
+        assert two.journal_counts(api) == {"SUBMITTED": count}
+    north = _submit_times(two.north)
+    south = _submit_times(two.south)
+    assert north[0] < south[-1] and south[0] < north[-1], (
+        "the accounts were sent one after the other"
+    )
+    ids = {r["requestId"]: r["account"] for r in found}
+    assert {r["id"] for r in two.north.stored()} == {i for i, a in ids.items() if a == "north"}
+
+
+def _submit_times(api: Any) -> list[float]:
+    log = api.client.get("/_sandbox/calls").json()["log"]
+    return sorted(c["at"] for c in log if c["operation"] == "submit-resource-request")
+
+
+def test_the_same_sender_in_two_accounts_is_two_requests_and_a_rerun_sends_neither_again(
+    accounts: Accounts,
+) -> None:
+    """A sender registered in each of two accounts is not a duplicate; run again, each
+    account's journal knows its own row."""
+    source = accounts.csv([sender("Shared", account="north"), sender("Shared", account="south")])
+
+    first = accounts.run("run", str(source))
+    again = accounts.run("run", str(source))
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    found = accounts.results(accounts.folder / "senders.results.csv")
+    assert [r["result"] for r in found] == ["ALREADY_SUBMITTED"] * 2
+    assert len(accounts.north.stored()) == 1
+    assert len(accounts.south.stored()) == 1
+
+
+def test_a_row_naming_no_known_account_is_invalid_in_its_account_cell(
+    accounts: Accounts,
+) -> None:
+    """An unknown account name, and an empty cell where there is no default account, are
+    the row's errors, on its account cell; the other rows are sent."""
+    source = accounts.csv(
+        [
+            sender("Northy", account="north"),
+            sender("Westy", account="west"),
+            sender("Nobody", account=""),
+        ]
+    )
+
+    result = accounts.run("run", str(source))
+
+    assert result.exit_code == 1, result.output
+    found = accounts.results(accounts.folder / "senders.results.csv")
+    assert [r["result"] for r in found] == ["SUBMITTED", "INVALID", "INVALID"]
+    assert found[1]["errors"] == (
+        "account: 'west' is not an account of the config file ([accounts.NAME]): the config"
+        " file has north, south"
+    )
+    assert found[2]["errors"].startswith("account: empty, and there is no default account:")
+    assert len(accounts.north.stored()) == 1
+    assert accounts.south.stored() == []
+
+
+def test_no_default_account_and_no_account_column_stops_before_anything_is_sent(
+    accounts: Accounts,
+) -> None:
+    source = accounts.csv([sender("Northy")])
+
+    result = accounts.run("run", str(source))
+
+    assert result.exit_code == 2, result.output
+    assert "no Infobip base URL and API key" in result.output
+    assert "name one of the config file's accounts (north, south) with --account" in (result.output)
+    assert not (accounts.folder / "senders.results.csv").exists()
+
+
+def test_account_flag_routes_the_rows_and_the_results_sheet_remembers_it_for_status(
+    accounts: Accounts,
+) -> None:
+    """--account sends the rows that name none to that account; the results sheet gains
+    an account column saying so, so that `status` (without --account) asks that account."""
+    source = accounts.csv([sender("Southy"), sender("Northy", account="north")])
+
+    result = accounts.run("run", str(source), "--account", "south")
+
+    assert result.exit_code == 0, result.output
+    output = accounts.folder / "senders.results.csv"
+    found = accounts.results(output)
+    assert [(r["senderName"], r["account"]) for r in found] == [
+        ("Southy", "south"),
+        ("Northy", "north"),
+    ]
+    assert [r["senderName"] for r in accounts.south.stored()] == ["Southy"]
+    assert [r["senderName"] for r in accounts.north.stored()] == ["Northy"]
+
+    status = accounts.run("status", str(output))
+
+    assert status.exit_code == 0, status.output
+    refreshed = accounts.results(output)
+    assert [r["requestStatus"] for r in refreshed] == ["PENDING", "PENDING"]
+    assert [r["account"] for r in refreshed] == ["south", "north"]
+
+
+def test_a_request_sheet_without_an_account_column_gains_none_on_the_default_account(
+    accounts: Accounts,
+) -> None:
+    """The default credentials (the environment) with no account named: the results
+    sheet is as it always was."""
+    source = accounts.csv([sender("Plain")])
+    env = {
+        "INFOBIP_BASE_URL": accounts.north.running.base_url,
+        "INFOBIP_API_KEY": NORTH_KEY,
+    }
+
+    result = accounts.run("run", str(source), env=env)
+
+    assert result.exit_code == 0, result.output
+    found = accounts.results(accounts.folder / "senders.results.csv")
+    assert "account" not in found[0]
+    assert found[0]["result"] == "SUBMITTED"
+
+
+def test_status_of_the_journals_covers_every_account(accounts: Accounts) -> None:
+    """`status` with no file lists the unfinished requests of each account's journal;
+    with --account, that account's only."""
+    source = accounts.csv([sender("Northy", account="north"), sender("Southy", account="south")])
+    assert accounts.run("run", str(source)).exit_code == 0
+    listing = accounts.folder / "open.xlsx"
+
+    both = accounts.run("status", "--out", str(listing), "--log-format", "json")
+    north = accounts.run(
+        "status", "--account", "north", "--out", str(accounts.folder / "north.xlsx")
+    )
+
+    assert both.exit_code == 0, both.output
+    assert north.exit_code == 0, north.output
+    from batch.sheets import read_sheets
+
+    def references(path: Path) -> list[str]:
+        sheet = read_sheets(path)[0]
+        at = list(sheet.headers).index("requestId")
+        return sorted(row.cells[at] for row in sheet.rows if not row.blank)
+
+    ids = {
+        r["senderName"]: r["id"] for api in (accounts.north, accounts.south) for r in api.stored()
+    }
+    assert references(listing) == sorted(ids.values())
+    assert references(accounts.folder / "north.xlsx") == [ids["Northy"]]
+
+
+def test_check_names_each_account_and_never_its_key(accounts: Accounts) -> None:
+    result = accounts.run("check", "--log-format", "text")
+
+    assert result.exit_code == 0, result.output
+    assert NORTH_KEY not in result.output and SOUTH_KEY not in result.output
+    lines = result.output.splitlines()
+    said = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in lines if ":" in line}
+    assert said["Infobip (north)"].startswith("accepted the key")
+    assert said["Infobip (south)"].startswith("accepted the key")
+    source = f"config file {accounts.config} [accounts.north]"
+    assert (
+        said["API key (north)"] == f"…{NORTH_KEY[-4:]}, {len(NORTH_KEY)} characters (from {source})"
+    )
+    assert said["default account"].startswith("none: every row must name its account")
+
+
+def test_check_says_which_account_refuses_its_key(accounts: Accounts) -> None:
+    text = accounts.config.read_text(encoding="utf-8").replace(SOUTH_KEY, "revoked-key-000000001")
+    accounts.config.write_text(text, encoding="utf-8")
+
+    result = accounts.run("check", "--log-format", "text")
+
+    assert result.exit_code == 3, result.output
+    said = {
+        line.split(":", 1)[0]: line.split(":", 1)[1].strip()
+        for line in result.output.splitlines()
+        if ":" in line
+    }
+    assert said["Infobip (north)"].startswith("accepted the key")
+    assert "401" in said["Infobip (south)"]
+    assert "revoked-key-000000001" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[accounts.east]\nbase_url = "https://e.api.infobip.com"\n', "api_key must be set"),
+        ("accounts = 3\n", "accounts must be tables"),
+        (
+            '[accounts.east]\nbase_url = "https://e.api.infobip.com"\napi_key = "k"\nkey = 1\n',
+            "key: an account has base_url, api_key, limits",
+        ),
+        (
+            '[accounts.east]\nbase_url = "https://e.api.infobip.com"\napi_key = "k"\n'
+            "limits = { submit = 0 }\n",
+            "[accounts.east]: --limit 'submit=0': the rate must be",
+        ),
+    ],
+)
+def test_a_bad_account_table_is_a_configuration_error(
+    accounts: Accounts, table: str, message: str
+) -> None:
+    accounts.config.write_text(table, encoding="utf-8")
+    source = accounts.csv([sender("Eastern", account="east")])
+
+    result = accounts.run("validate", str(source))
+
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_an_unknown_account_flag_is_a_configuration_error(accounts: Accounts) -> None:
+    source = accounts.csv([sender("Eastern")])
+
+    result = accounts.run("validate", str(source), "--account", "east")
+
+    assert result.exit_code == 2, result.output
+    assert "'east' is not an account of the config file" in result.output

@@ -34,17 +34,32 @@ def route(settings: Settings, candidates: Iterable[Candidate]) -> dict[str, Sett
     rows = list(candidates)
     if settings.missing and not any(c.standard.layout.account is not None for c in rows):
         raise ConfigError(settings.missing)
+    names = ", ".join(account.name for account in settings.accounts.values())
     for candidate in rows:
         name = candidate.account
+        if not name and settings.missing:
+            candidate.error("account", _nowhere(candidate, names))
+            continue
         try:
             found = used.get(name.casefold()) or settings.routed(name)
         except ConfigError as exc:
-            text = str(exc) if name else f"empty, and there is no default account: {exc}"
-            candidate.error("account", text)
+            candidate.error("account", str(exc))
             continue
         used.setdefault(name.casefold(), found)
         candidate.route = found.account_name
     return {s.account_name: s for s in used.values()}
+
+
+def _nowhere(candidate: Candidate, names: str) -> str:
+    """Why a row that names no account goes nowhere, and what to do."""
+    if candidate.standard.layout.account is None:
+        return (
+            f"this sheet has no account column, and there is no default account: add one"
+            f" naming {names}, or run with --account NAME"
+        )
+    return (
+        f"empty, and there is no default account: give one of {names}, or run with --account NAME"
+    )
 
 
 class Clients:

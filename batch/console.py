@@ -210,7 +210,14 @@ def status_summary(report: StatusReport, *, live: bool) -> None:
         Console(stderr=True).print(table)
     counts = dict(sorted(report.statuses.items()))
     files = ", ".join(map(str, report.files))
-    whose = f"the requests of {files}" if files else "this account's open requests"
+    named = [name for name in report.accounts if name]
+    if files:
+        whose = f"the requests of {files}"
+    elif len(report.accounts) > 1:
+        names = ", ".join(name or "(default)" for name in report.accounts)
+        whose = f"the open requests of accounts {names}"
+    else:
+        whose = f"account {named[0]}'s open requests" if named else "this account's open requests"
     needed = len(report.needs_person)
     said = ", ".join(f"{status} {count}" for status, count in counts.items()) or "none"
     logger.info(

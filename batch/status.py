@@ -87,6 +87,7 @@ class StatusReport:
     out: Path | None = None
     statuses: Counter[str] = field(default_factory=Counter)
     waiting: dict[Path, int] = field(default_factory=dict)  # rows a later run sends, per file
+    accounts: tuple[str, ...] = ()  # the config file's accounts asked ("": the default)
 
     @property
     def needs_person(self) -> list[Request]:
@@ -224,7 +225,8 @@ async def run_status(
         write_results(out, [_listing(requests)])
     missing = sorted(refreshed.asked - listed.keys())
     statuses = Counter(r.outcome.request_status or "?" for r in requests)
-    return StatusReport(requests, missing, list(files), out, statuses, waiting)
+    asked_of = tuple(sorted(accounts))
+    return StatusReport(requests, missing, list(files), out, statuses, waiting, asked_of)
 
 
 def _accounts(settings: Settings, rows: Mapping[Path, Sequence[Candidate]]) -> dict[str, Settings]:

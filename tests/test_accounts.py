@@ -164,7 +164,10 @@ def test_a_row_naming_no_known_account_is_invalid_in_its_account_cell(
         "account: 'west' is not an account of the config file ([accounts.NAME]): the config"
         " file has north, south"
     )
-    assert found[2]["errors"].startswith("account: empty, and there is no default account:")
+    assert found[2]["errors"] == (
+        "account: empty, and there is no default account: give one of north, south, or run"
+        " with --account NAME"
+    )
     assert len(accounts.north.stored()) == 1
     assert accounts.south.stored() == []
 

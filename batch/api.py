@@ -139,6 +139,7 @@ class Infobip:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         call_deadline: float = 120.0,
+        submit_deadline: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         ca_bundle: Path | None = None,
     ) -> None:
@@ -149,6 +150,9 @@ class Infobip:
         # limiter, so that calls waiting for their turn never hold one.
         self._slots = asyncio.Semaphore(CONNECTIONS)
         self._deadline = call_deadline
+        self._listed_ok: dict[str, int] = {}  # listed items already checked, as JSON text
+        # A submit's whole answer, read and all: its body is small, unlike an upload's.
+        self._submit_timeout = httpx.Timeout(submit_deadline, connect=connect_timeout, pool=None)
         self._secret = api_key.encode()  # blanked out of every excerpt shown
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=None)
         self._make_client = functools.partial(
@@ -180,6 +184,7 @@ class Infobip:
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             call_deadline=settings.call_deadline,
+            submit_deadline=settings.submit_deadline,
             ca_bundle=settings.ca_bundle,
         )
 
@@ -231,10 +236,15 @@ class Infobip:
         return document_id
 
     async def submit(
-        self, body: Mapping[str, Any], *, sending: Callable[[], None] = lambda: None
+        self,
+        body: Mapping[str, Any],
+        *,
+        sending: Callable[[], None] = lambda: None,
+        answered: Callable[[], None] = lambda: None,
     ) -> str:
         """Submit a request; returns its id. `sending()` is called as each POST leaves,
-        so a caller interrupted later knows whether Infobip may have it.
+        so a caller interrupted later knows whether Infobip may have it, and `answered()`
+        as each answer (a 429 too) is read: between them, Infobip owes an answer.
 
         Raises:
             Refusal: Infobip refused it (nothing was stored).
@@ -256,7 +266,9 @@ class Infobip:
                                 "/resources/1/requests",
                                 json=body,
                                 attempt=attempt.num,
+                                timeout=self._submit_timeout,
                             )
+                            answered()
                         except _NOT_SENT:
                             raise  # the connection never opened: nothing was sent
                         except httpx.TransportError as exc:
@@ -305,20 +317,33 @@ class Infobip:
         if countries:
             params["countryCode"] = list(countries)
         answer = await self._safe("read", "GET", "/resources/1/requests", params=params)
-        found = _checked(answer, "PageResourceOrderApiDoc")
-        results = found.get("results")
+        found = answer.json()
+        results = found.get("results") if isinstance(found, dict) else None
         if not isinstance(results, list):
             raise answer.bad("no list of results")
+        _checked(answer, "PageResourceOrderApiDoc", {**found, "results": []})
+        # Each item once: reconciliation reads the same newest requests again and again,
+        # and checking a page of 2,000 from scratch takes 0.6 s of CPU.
+        fresh = {}
+        for index, item in enumerate(results):
+            text = json.dumps(item, sort_keys=True)
+            if text not in self._listed_ok:
+                fresh[text] = index
+        for index in fresh.values():
+            _checked(answer, "PageResourceOrderApiDoc", results[index], f"results[{index}]")
+        if len(self._listed_ok) > _LISTED_KEPT:
+            self._listed_ok.clear()
+        self._listed_ok.update(fresh)
         if not all(isinstance(r.get("id"), str) and r["id"] for r in results):
             raise answer.bad("a listed request without an id")
         page_json: dict[str, Any] = found
         return page_json
 
     async def pages(
-        self, *, types: Sequence[str] = (), countries: Sequence[str] = ()
+        self, *, types: Sequence[str] = (), countries: Sequence[str] = (), size: int = LIST_PAGE
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """The account's requests (of these types, in these countries; all when empty),
-        newest first, a page of up to 2,000 at a time, until the list ends: the last
+        newest first, a page of up to `size` (2,000) at a time, until the list ends: the last
         page by its paging, an empty page, or a page that repeats the one before (an
         answer off the spec must not keep a run reading forever).
 
@@ -327,7 +352,7 @@ class Infobip:
         """
         page, first = 0, None
         while True:
-            listing = await self.requests(types=types, countries=countries, page=page)
+            listing = await self.requests(types=types, countries=countries, page=page, size=size)
             items: list[dict[str, Any]] = listing.get("results") or []
             if not items or items[0]["id"] == first:
                 return
@@ -402,8 +427,12 @@ class Infobip:
         """
         request = client.build_request(method, url, **kwargs)
         started = time.monotonic()
+        timeout = kwargs.get("timeout")
+        deadline = (
+            (timeout.read, "submit_deadline") if timeout else (self._deadline, "call_deadline")
+        )
         try:
-            answer = await self._read(client, request, f"{method} {url}")
+            answer = await self._read(client, request, f"{method} {url}", deadline)
         except BaseException as exc:
             status = exc.status if isinstance(exc, ApiError) else None
             self._log_exchange(request, status, self._failure(exc), started, attempt)
@@ -411,10 +440,18 @@ class Infobip:
         self._log_exchange(request, answer.status_code, None, started, attempt)
         return answer
 
-    async def _read(self, client: httpx.AsyncClient, request: httpx.Request, call: str) -> Answer:
-        """Send `request` and read its whole answer, within the call's bounds."""
+    async def _read(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        call: str,
+        deadline: tuple[float, str],
+    ) -> Answer:
+        """Send `request` and read its whole answer, within the call's bounds: `deadline`
+        is the seconds it may take, and the setting that says so."""
+        seconds, setting = deadline
         try:
-            async with asyncio.timeout(self._deadline):
+            async with asyncio.timeout(seconds):
                 response = await client.send(request, stream=True)
                 try:
                     chunks, size = [], 0
@@ -431,8 +468,7 @@ class Infobip:
                     await response.aclose()
         except TimeoutError:
             raise ApiError(
-                f"Infobip did not finish answering {call} within {self._deadline:g} s"
-                " (call_deadline)"
+                f"Infobip did not finish answering {call} within {seconds:g} s ({setting})"
             ) from None
         except httpx.DecodingError as exc:
             raise Answer(call, response.status_code, response.headers, b"").bad(
@@ -655,17 +691,24 @@ def _refusal(answer: Answer) -> Refusal:
     return Refusal(answer.status_code, code, str(body.get("description") or ""), violations)
 
 
-def _checked(answer: Answer, schema: str) -> dict[str, Any]:
+_WHOLE: Any = object()  # `_checked`: the whole answer
+_LISTED_KEPT = 100_000  # listed items known to be on the spec, kept to check no more
+
+
+def _checked(answer: Answer, schema: str, part: Any = _WHOLE, item: str = "") -> dict[str, Any]:
     """The answer's JSON object, checked against the spec's schema for it: what is off
-    the spec stops here, not deep in the code that reads it.
+    the spec stops here, not deep in the code that reads it. With `part` and `item`
+    (`results[3]`), only that item of a list answer is checked, against the schema's
+    item schema.
 
     Raises:
         BadAnswer: not JSON, or not what the schema says (the first difference named).
     """
-    found = answer.json()
-    error = next(contract.validator(schema).iter_errors(found), None)
+    found = answer.json() if part is _WHOLE else part
+    within = "/properties/results/items" if item else ""
+    error = next(contract.validator(schema, within).iter_errors(found), None)
     if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        where = item + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
         text = answer.excerpt(error.message.encode())
         raise answer.bad(f"{where.lstrip('.') or 'the body'}: {text}")
     if not isinstance(found, dict):

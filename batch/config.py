@@ -56,6 +56,12 @@ class Settings:
     state_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP)))
     # How long a submit with no answer may take to show in Infobip's list.
     reconcile_grace: float = 30.0
+    # A submit is a small JSON body Infobip answers in well under a second: one whose
+    # POST has gone unanswered this long is looked for in Infobip's list while its call
+    # stays open (found, the call is abandoned); and it is given up on after its own
+    # deadline, not the one sized for a 10 MB upload.
+    look_after: float = 5.0
+    submit_deadline: float = 30.0
     resubmit_uncertain: bool = False
     # Set aside an empty or damaged journal and start anew (--fresh-journal).
     fresh_journal: bool = False
@@ -200,14 +206,15 @@ def config_file(explicit: Path | None, environ: Mapping[str, str]) -> dict[str, 
 
 
 def timeouts(file: Mapping[str, Any]) -> dict[str, float]:
-    """`connect_timeout`, `read_timeout`, `call_deadline` and `reconcile_grace` (seconds)
-    from the config file, if set.
+    """`connect_timeout`, `read_timeout`, `call_deadline`, `submit_deadline`, `look_after`
+    and `reconcile_grace` (seconds) from the config file, if set.
 
     Raises:
         ConfigError: a timeout that is not a positive number.
     """
     found = {}
-    for name in ("connect_timeout", "read_timeout", "call_deadline", "reconcile_grace"):
+    names = ("connect_timeout", "read_timeout", "call_deadline", "submit_deadline", "look_after")
+    for name in (*names, "reconcile_grace"):
         if name in file:
             value = file[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:

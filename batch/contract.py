@@ -133,8 +133,9 @@ def schema_name(short: str) -> str:
 
 
 @functools.cache
-def validator(short: str) -> jsonschema.protocols.Validator:
-    """A JSON-schema validator for one of the spec's component schemas.
+def validator(short: str, within: str = "") -> jsonschema.protocols.Validator:
+    """A JSON-schema validator for one of the spec's component schemas, or for the part
+    of it `within` points at (`/properties/results/items`: one item of a page).
 
     jsonschema is loaded when first needed (a lookup's answer, the sandbox): a run whose
     requirements are all cached starts without it."""
@@ -146,7 +147,7 @@ def validator(short: str) -> jsonschema.protocols.Validator:
         spec(), default_specification=referencing.jsonschema.DRAFT202012
     )
     registry: referencing.Registry[Any] = referencing.Registry().with_resource(SPEC_URI, resource)
-    ref = {"$ref": f"{SPEC_URI}#/components/schemas/{schema_name(short)}"}
+    ref = {"$ref": f"{SPEC_URI}#/components/schemas/{schema_name(short)}{within}"}
     return jsonschema.Draft202012Validator(ref, registry=registry)
 
 

@@ -309,8 +309,11 @@ class Journal:
         text = json.dumps(body, ensure_ascii=False, sort_keys=True)
         self._change(key, State.SUBMITTING, body=text, sent_at=_now(), code=None, message=None)
 
-    def submitted(self, key: str, request_id: str, status: str | None = "PENDING") -> None:
-        """Record Infobip's requestId (and its status) for a sent row.
+    def submitted(
+        self, key: str, request_id: str, status: str | None = "PENDING", *, why: str | None = None
+    ) -> None:
+        """Record Infobip's requestId (and its status) for a sent row; `why`, when it was
+        not the submit's answer that gave it (found in Infobip's list).
 
         Raises:
             JournalError: the key is unknown, was never sent, or already has a different
@@ -322,7 +325,7 @@ class Journal:
             request_id=request_id,
             request_status=status,
             code=None,
-            message=None,
+            message=why,
         )
 
     def deferred(self, key: str, code: str | None, message: str) -> None:

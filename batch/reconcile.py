@@ -10,8 +10,10 @@ row of the journal is never taken. See docs/batch.md, "Never twice".
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
 SKEW = timedelta(minutes=5)
 _SENDER_FIELDS = ("senderName", "trafficOrigin", "trafficType")
 _NUMBER_FIELDS = ("numberType", "quantity")
+RECENT_PAGE = 200
 
 
 async def find(
@@ -33,16 +36,104 @@ async def find(
     Raises:
         AuthError, ApiError: the list could not be read.
     """
-    since = sent_at - SKEW
-    kinds, countries = [str(body["type"])], [str(body["countryCode"])]
-    async for items in api.pages(types=kinds, countries=countries):
+    (found,) = await find_all(api, [(body, sent_at)], claimed=claimed)
+    return found
+
+
+async def find_all(
+    api: Infobip, wanted: Sequence[tuple[Mapping[str, Any], datetime]], *, claimed: Set[str]
+) -> list[dict[str, Any] | None]:
+    """The requests Infobip stored for each of `wanted` (a body and when it was POSTed),
+    in one reading of the list: its types and countries, newest first, back to shortly
+    before the earliest POST. A listed request is given to one body at most.
+
+    Raises:
+        AuthError, ApiError: the list could not be read.
+    """
+    found: list[dict[str, Any] | None] = [None] * len(wanted)
+    if not wanted:
+        return found
+    since = min(sent_at for _, sent_at in wanted) - SKEW
+    kinds = sorted({str(body["type"]) for body, _ in wanted})
+    countries = sorted({str(body["countryCode"]) for body, _ in wanted})
+    taken = set(claimed)
+    # Pages of a few hundred: what is looked for was sent moments ago, so it is among the
+    # newest, and each page is checked against the spec (2,000 items cost 0.4 s of CPU).
+    async for items in api.pages(types=kinds, countries=countries, size=RECENT_PAGE):
         for item in items:
             when = requested(item)
             if when is not None and when < since:
-                return None  # newest first: everything further down is older still
-            if item.get("id") not in claimed and matches(body, item):
-                return item
-    return None
+                return found  # newest first: everything further down is older still
+            if item.get("id") in taken:
+                continue
+            for index, (body, sent_at) in enumerate(wanted):
+                listed_late = when is None or when >= sent_at - SKEW
+                if found[index] is None and listed_late and matches(body, item):
+                    found[index] = item
+                    taken.add(str(item.get("id")))
+                    break
+        if all(item is not None for item in found):
+            break
+    return found
+
+
+class Lookout:
+    """Looks in Infobip's list for rows whose submit got no answer (or has none yet):
+    rows that ask while a reading is under way are looked for together in the next one,
+    so that one list read serves many. A listed request is handed to one row at most:
+    rows asking for the same (the same numbers bought twice) each get their own."""
+
+    def __init__(self, api: Infobip, *, claimed: Set[str]) -> None:
+        self.api, self.claimed = api, claimed
+        self.handed: set[str] = set()  # given to a row that has not said whether it takes it
+        self._waiting: list[_Wanted] = []
+        self._reading = asyncio.Lock()
+
+    def release(self, item: Mapping[str, Any]) -> None:
+        """`item`, handed to a row that does not take it, may go to another."""
+        self.handed.discard(str(item.get("id")))
+
+    async def find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
+        """The request Infobip stored for `body`, or None (not listed yet). The row takes
+        it (its id goes into `claimed`) or gives it back with `release`.
+
+        Raises:
+            AuthError, ApiError: the list could not be read.
+        """
+        wanted = _Wanted(body, sent_at, asyncio.get_running_loop().create_future())
+        self._waiting.append(wanted)
+        try:
+            async with self._reading:
+                if not wanted.found.done():  # no reading since it asked: read for all
+                    await self._read(wanted)
+        finally:
+            if wanted in self._waiting:  # given up on (its call answered first)
+                self._waiting.remove(wanted)
+        return wanted.found.result()
+
+    async def _read(self, reader: _Wanted) -> None:
+        """One reading for every row waiting; `reader` is the one reading."""
+        batch, self._waiting = self._waiting, []
+        try:
+            items = await find_all(
+                self.api, [(w.body, w.sent_at) for w in batch], claimed=self.claimed | self.handed
+            )
+        except BaseException:  # the others, still waiting for the lock, read for themselves
+            self._waiting[:0] = [w for w in batch if w is not reader and not w.found.done()]
+            raise
+        for wanted, item in zip(batch, items, strict=True):
+            if wanted.found.done():  # given up on meanwhile
+                continue
+            if item is not None:
+                self.handed.add(str(item.get("id")))
+            wanted.found.set_result(item)
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    body: Mapping[str, Any]
+    sent_at: datetime
+    found: asyncio.Future[dict[str, Any] | None]
 
 
 def matches(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:

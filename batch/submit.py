@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -52,6 +53,8 @@ class Sender:
         self.api, self.journal, self.settings, self.progress = api, journal, settings, progress
         self.claimed = journal.request_ids()
         self.uploads = Uploads(api, journal, progress)
+        self.lookout = reconcile.Lookout(api, claimed=self.claimed)
+        self.in_flight: dict[str, Mapping[str, Any]] = {}  # submits not yet answered, by key
 
     async def settle(self) -> None:
         """Settle what earlier runs left SUBMITTING (killed mid-POST) or UNCERTAIN: found
@@ -285,17 +288,33 @@ class Sender:
         """POST the row once (429s waited out). Returns when it was sent if its outcome is
         unknown, else None with the answer recorded."""
         sent: list[datetime] = []
+        left: list[float] = []  # when the POST owed an answer left (none: none owed)
 
         def sending() -> None:
+            left[:] = [time.monotonic()]
             if not sent:  # the journal has it before the first POST leaves
                 self.journal.submitting(key, body)
                 sent.append(datetime.now(UTC))
+                self.in_flight[key] = body
                 # Until an answer is recorded, the row claims no more than the journal.
                 outcome.result = Result.UNCERTAIN
                 outcome.errors = [Problem(_IN_FLIGHT)]
 
+        call = asyncio.ensure_future(self.api.submit(body, sending=sending, answered=left.clear))
         try:
-            request_id = await self.api.submit(body, sending=sending)
+            listed = await self._watch(call, key, body, sent, left)
+        except BaseException:
+            call.cancel()
+            raise
+        finally:
+            self.in_flight.pop(key, None)
+        if listed is not None:  # stored, its answer not come: the call is abandoned
+            call.cancel()
+            why = f"while its submit went unanswered (over {self.settings.look_after:g} s)"
+            self._found(key, listed, outcome, why=why)
+            return None
+        try:
+            request_id = await call
         except Refusal as refusal:
             if refusal.code in DEFERRING:
                 why = (
@@ -330,24 +349,87 @@ class Sender:
             raise
         return None
 
+    async def _watch(
+        self,
+        call: asyncio.Future[str],
+        key: str,
+        body: Mapping[str, Any],
+        sent: list[datetime],
+        left: list[float],
+    ) -> dict[str, Any] | None:
+        """Wait for the submit `call`. Once a POST of it has gone unanswered for
+        `look_after` seconds (`left`: when the POST owed an answer left; a 429 answered
+        and waiting to be sent again owes none), look for the row in Infobip's list
+        meanwhile (once): returns the listed request if it is found before the call ends,
+        else None when the call has ended.
+
+        A listed request that another unanswered submit of this run may have made (the
+        same numbers bought twice, under two references) is not taken: which is whose
+        is told by their answers, or after them by `_find`."""
+        look_after = self.settings.look_after
+        while not left or time.monotonic() - left[-1] < look_after:
+            remaining = look_after - (time.monotonic() - left[-1]) if left else look_after
+            done, _ = await asyncio.wait({call}, timeout=max(remaining, 0.01))
+            if done:
+                return None
+        look = asyncio.ensure_future(self.lookout.find(body, sent[0]))
+        both: set[asyncio.Future[Any]] = {call, look}
+        try:
+            await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not look.done():  # answered first: the reading goes on for the others
+                look.cancel()
+        read = look.done() and not look.cancelled()
+        failed = look.exception() if read else None
+        item = look.result() if read and failed is None else None
+        if item is not None and not call.done() and self._only_match(key, item):
+            return item
+        if item is not None:  # answered meanwhile, or it may be another row's
+            self.lookout.release(item)
+        elif failed is not None:
+            logger.info(
+                "%s: Infobip's list could not be read while its submit was unanswered (%s);"
+                " waiting for the answer",
+                key,
+                failed,
+            )
+        await asyncio.wait({call})
+        return None
+
+    def _only_match(self, key: str, item: Mapping[str, Any]) -> bool:
+        """Whether `item` is unclaimed and no other unanswered submit of the run matches it."""
+        if str(item.get("id")) in self.claimed:
+            return False
+        others = (body for other, body in self.in_flight.items() if other != key)
+        return not any(reconcile.matches(body, item) for body in others)
+
     async def _find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
         """The listed request matching `body`, waiting first until the grace period after
         `sent_at` is over (a request just stored may not be listed yet)."""
         waited = (datetime.now(UTC) - sent_at).total_seconds()
         if waited < self.settings.reconcile_grace:
             await asyncio.sleep(self.settings.reconcile_grace - waited)
-        return await reconcile.find(self.api, body, sent_at, claimed=self.claimed)
+        return await self.lookout.find(body, sent_at)
 
-    def _found(self, key: str, item: Mapping[str, Any], outcome: Outcome | None = None) -> None:
+    def _found(
+        self,
+        key: str,
+        item: Mapping[str, Any],
+        outcome: Outcome | None = None,
+        *,
+        why: str = "after no answer",
+    ) -> None:
         request_id = str(item["id"])
         self.claimed.add(request_id)
-        logger.info("%s: found at Infobip as %s after no answer", key, request_id)
+        self.lookout.release(item)  # taken: in `claimed` now
+        logger.info("%s: found at Infobip as %s %s", key, request_id, why)
         if outcome is not None:
             _submitted(
                 outcome, request_id, str(item.get("status") or ""), reconcile.requested(item)
             )
         try:
-            self.journal.submitted(key, request_id, status=item.get("status"))
+            found = f"found in Infobip's list {why}"
+            self.journal.submitted(key, request_id, status=item.get("status"), why=found)
         except JournalError:
             if outcome is not None:
                 outcome.errors = [Problem(_UNRECORDED)]

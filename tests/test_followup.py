@@ -476,7 +476,7 @@ def test_a_resubmit_cut_short_then_edited_is_bought_once(busy, tmp_path, monkeyp
     copy = tmp_path / "copy.csv"
     write(copy, [row])
 
-    async def unreachable(self: Any, body: Any, *, sending: Any = None) -> str:
+    async def unreachable(self: Any, body: Any, **callbacks: Any) -> str:
         raise ApiError("Infobip could not be reached: connection refused")
 
     with monkeypatch.context() as patched:

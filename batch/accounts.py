@@ -18,19 +18,23 @@ from types import TracebackType
 from batch.api import Infobip
 from batch.config import Settings
 from batch.errors import ConfigError
+from batch.outcome import Outcome, Progress
 from batch.rows import Candidate
 
 
 def route(settings: Settings, candidates: Iterable[Candidate]) -> dict[str, Settings]:
     """Give each row the account it goes to (`Candidate.route`); a row naming an account
     the config file lacks, or naming none where there is no default, gets the error on its
-    account cell instead. Returns the settings of each account a row goes to, by name.
+    account cell instead. Returns the settings of each account a row goes to, by name;
+    two names for one base URL and key (the environment's and a named account's, say) are
+    one account, under the first name met, so that its rows share one journal and limits.
 
     Raises:
         ConfigError: there is no default account and no row has an account column to
             name one (the message says what to set).
     """
     used: dict[str, Settings] = {}
+    by_fingerprint: dict[str, Settings] = {}  # one account under two names is one account
     rows = list(candidates)
     if settings.missing and not any(c.standard.layout.account is not None for c in rows):
         raise ConfigError(settings.missing)
@@ -45,6 +49,7 @@ def route(settings: Settings, candidates: Iterable[Candidate]) -> dict[str, Sett
         except ConfigError as exc:
             candidate.error("account", str(exc))
             continue
+        found = by_fingerprint.setdefault(found.account, found)
         used.setdefault(name.casefold(), found)
         candidate.route = found.account_name
     return {s.account_name: s for s in used.values()}
@@ -60,6 +65,23 @@ def _nowhere(candidate: Candidate, names: str) -> str:
     return (
         f"empty, and there is no default account: give one of {names}, or run with --account NAME"
     )
+
+
+class Labelled:
+    """The run's progress, its stages named after one account ("requests submitted
+    (north)"), so that accounts sent side by side each have their own."""
+
+    def __init__(self, progress: Progress, account: str) -> None:
+        self.progress, self.suffix = progress, f" ({account})"
+
+    def start(self, stage: str, total: int) -> None:
+        self.progress.start(stage + self.suffix, total)
+
+    def advance(self, stage: str, count: int = 1) -> None:
+        self.progress.advance(stage + self.suffix, count)
+
+    def outcome(self, candidate: Candidate, outcome: Outcome) -> None:
+        self.progress.outcome(candidate, outcome)
 
 
 class Clients:

@@ -110,6 +110,12 @@ class Settings:
         if wanted == self.account_name.casefold():
             return self
         found = self.accounts.get(wanted)
+        if found is None and self.sandbox:
+            msg = (
+                f"{name.strip()!r}: on the sandbox the config file's accounts are left aside"
+                " (nothing reaches Infobip); empty the cell to try the row on the sandbox"
+            )
+            raise ConfigError(msg)
         if found is None:
             known = ", ".join(a.name for a in self.accounts.values())
             there = f": the config file has {known}" if known else ": the config file has none"
@@ -281,8 +287,10 @@ def accounts(
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         source = f"config file {file_path or ''} [accounts.{name}]".replace("  ", " ")
+        if not name.strip():
+            raise ConfigError(f"{where}: an account needs a name (the cells of an account column)")
         if name.strip().casefold() in found:
-            raise ConfigError(f"{where}: another account has the same name but for its case")
+            raise ConfigError(f"{where}: another account has the same name but for case or blanks")
         found[name.strip().casefold()] = Account(
             name.strip(),
             base_url(table["base_url"]),

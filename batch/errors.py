@@ -31,10 +31,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 
 class BatchError(Exception):
     """Base of every error the batch job reports to its user."""
+
+    def about(self, account: str) -> Self:
+        """This error, its message naming the config file's account it concerns (as
+        is, for the default account: "")."""
+        prefix = f"account {account}: "
+        if account and not str(self).startswith(prefix):
+            self.args = (prefix + str(self),)
+        return self
 
 
 class ConfigError(BatchError):

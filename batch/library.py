@@ -78,8 +78,15 @@ def settings(
     accounts = config.accounts(file, file_path, limits=file_limits, flags=_pairs(limits))
     timeouts = config.timeouts(file) | config.pending_cap(file)
     if account is not None and (sandbox or base_url or api_key):
-        msg = "give either an account or --sandbox, --base-url and --api-key, not both"
+        msg = (
+            "an account says where rows go by itself: give it without the sandbox, a base"
+            " URL or a key"
+        )
         raise ConfigError(msg)
+    if account is not None and not account.strip():
+        raise ConfigError(
+            "the account is empty: give the name of one of the config file's [accounts.NAME]"
+        )
     if sandbox:
         built = _sandbox(stack, found_limits)
         state_dir = state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))

@@ -294,7 +294,10 @@ def _fill(
         values[where["type"]] = candidate.type  # given by the sheet's name: said in the row
     account_at = where.get("account")
     if candidate.route and account_at is not None and not values[account_at]:
-        values[account_at] = candidate.route  # the row went to it: its request is there
+        # The row goes to it: its request is there. A row that already had a request when
+        # it came in keeps its cell as it was: that request may be in another account.
+        if not candidate.request_id:
+            values[account_at] = candidate.route
     table.colours[number] = outcome.need.colour
     notes: dict[int, tuple[str, list[str]]] = {}
     for header, (text, note) in outcome.cells.items():

@@ -23,10 +23,10 @@ from typing import Any
 from batch import accounts as routing
 from batch import kinds, results
 from batch import rows as rowlib
-from batch.accounts import Clients
+from batch.accounts import Clients, Labelled
 from batch.config import Settings
 from batch.documents import Resolver
-from batch.errors import ApiError, BatchError, JournalError
+from batch.errors import ApiError, BatchError, ConfigError, InputError, JournalError
 from batch.followup import FollowUp
 from batch.journal import Journal
 from batch.outcome import Need, Problem, Progress, Result, Silent
@@ -123,7 +123,8 @@ async def _senders(
     for name, account in accounts.items():
         opened = Journal.open(account.state_dir, account.account, fresh=account.fresh_journal)
         journal = journals.enter_context(opened)
-        senders[name] = Sender(await clients.get(name), journal, account, progress)
+        shown = Labelled(progress, name) if len(accounts) > 1 and name else progress
+        senders[name] = Sender(await clients.get(name), journal, account, shown)
     return senders
 
 
@@ -169,9 +170,8 @@ async def _send(
         new = [c for c in ready if not c.request_id or c.outcome.replaces]
         rows = await sender.plan(new, record=not dry_run, file=file)
     except (ApiError, JournalError) as exc:  # nothing new is sent, results written
-        name = sender.settings.account_name
-        stopped = f"sending to account {name} stopped" if name else "the run stopped"
-        not_sent([*existing, *ready], f"{stopped} ({exc})")
+        exc.about(sender.settings.account_name)
+        not_sent([*existing, *ready], f"the run stopped ({exc})")
         return exc
     return await sender.send_all(rows) if rows and not dry_run else None
 
@@ -213,7 +213,7 @@ async def examine(
             would be wider than Excel allows.
         ConfigError: the results file could not be written.
         AuthError, ApiError: Infobip refused the credentials or could not be reached.
-        ConfigError: no default account, and no account column to name one.
+        InputError: no default account, and no account column to name one.
     """
     with gc_paused():
         began = time.monotonic()
@@ -221,7 +221,10 @@ async def examine(
         check_writable(output, sheets)  # before anything is spent, not after
         results.check_width(str(input_path), sheets)
         candidates = parse_sheets(sheets)
-        accounts = routing.route(settings, candidates)
+        try:
+            accounts = routing.route(settings, candidates)
+        except ConfigError as exc:  # the file names no account, and there is no default
+            raise InputError(str(exc), file=str(input_path)) from None
         if not settings.missing:  # what earlier runs left unsettled is settled on each run
             accounts.setdefault(settings.account_name, settings)
         clients.accounts.update(accounts)
@@ -348,12 +351,17 @@ async def check_rows(
         if c.standard.lookup_key and c.standard.lookup
     }
     caches = {name: RequirementCache.for_account(s) for name, s in clients.accounts.items()}
+
+    async def look_up(route: str, ask: Mapping[str, Any]) -> Offer:
+        try:
+            return await caches[route].get(await clients.get(route), dict(ask))
+        except ApiError as exc:
+            raise exc.about(route) from None
+
     try:
         async with asyncio.TaskGroup() as tasks:
             asked = {
-                (route, key): tasks.create_task(
-                    caches[route].get(await clients.get(route), dict(ask))
-                )
+                (route, key): tasks.create_task(look_up(route, ask))
                 for (route, key), ask in lookups.items()
             }
     except* ApiError as failed:  # credentials refused, or Infobip unreachable: stop here
@@ -430,7 +438,10 @@ def judge(candidates: list[Candidate], *, dry_run: bool) -> list[Candidate]:
                     " new request",
                 )
         earlier = references.get(candidate.reference) if candidate.reference else None
-        if earlier is not None and earlier.identity() != candidate.identity():
+        if earlier is not None and (earlier.route, *earlier.identity()) != (
+            candidate.route,
+            *candidate.identity(),
+        ):
             candidate.error(
                 "reference",
                 f"{candidate.reference!r} is also the reference of {_where(earlier)}",

@@ -23,7 +23,7 @@ from batch import reconcile, results
 from batch.accounts import route
 from batch.api import Infobip
 from batch.config import Settings
-from batch.errors import ConfigError, InputError
+from batch.errors import ApiError, ConfigError, InputError
 from batch.journal import FINAL, Entry, Journal
 from batch.outcome import (
     RESULT_COLUMNS,
@@ -190,7 +190,8 @@ async def run_status(
     Raises:
         InputError: a results file cannot be read.
         ConfigError: a results file cannot be written, or a row's account is unknown.
-        AuthError, ApiError: Infobip refused the credentials or could not be reached.
+        AuthError, ApiError: Infobip refused the credentials or could not be reached
+            (for one of several accounts: once the others' rows are rewritten).
     """
     sheets = {path: read_sheets(path) for path in files}
     for path, read in sheets.items():
@@ -201,13 +202,20 @@ async def run_status(
     if listing and not settings.missing:
         accounts.setdefault(settings.account_name, settings)
     if listing and not settings.account_name:  # every account the config file names
-        accounts |= {s.account_name: s for s in map(settings.routed, settings.accounts)}
+        fingerprints = {account.account for account in accounts.values()}
+        for account in map(settings.routed, settings.accounts):
+            if account.account not in fingerprints:  # one account under two names: once
+                accounts[account.account_name] = account
+                fingerprints.add(account.account)
     if not accounts:  # one read, to say whether the key is taken
         accounts[settings.account_name] = settings.routed("")
-    refreshed = Refreshed()
+    refreshed, failed = Refreshed(), list[ApiError]()
     for name, account in sorted(accounts.items()):
         ids = {c.request_id for found in rows.values() for c in found if c.route == name}
-        refreshed.add(await _refresh(account, ids - {""}, listing=listing))
+        try:
+            refreshed.add(await _refresh(account, ids - {""}, listing=listing))
+        except ApiError as exc:  # the other accounts' rows are refreshed all the same
+            failed.append(exc.about(name))
     known, listed, now = refreshed.known, refreshed.listed, refreshed.now
     requests: list[Request] = []
     waiting: dict[Path, int] = {}
@@ -223,6 +231,8 @@ async def run_status(
             requests.append(_journal_request(known.get(str(entry.request_id), entry), now))
     if out is not None:
         write_results(out, [_listing(requests)])
+    if failed:  # after the others' rows are written: theirs keep what they showed
+        raise failed[0]
     missing = sorted(refreshed.asked - listed.keys())
     statuses = Counter(r.outcome.request_status or "?" for r in requests)
     asked_of = tuple(sorted(accounts))

@@ -244,7 +244,7 @@ class Sender:
         except* (ApiError, JournalError) as group:
             first = group.exceptions[0]
             assert isinstance(first, (ApiError, JournalError))
-            stopped = first
+            stopped = first.about(self.settings.account_name)
         not_sent([c for c, _ in rows], f"the run stopped ({stopped})")
         return stopped
 

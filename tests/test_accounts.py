@@ -55,10 +55,10 @@ class Accounts:
         return CliRunner().invoke(cli_main, command, env=env or {}, catch_exceptions=False)
 
     def csv(self, rows: list[dict[str, str]], name: str = "senders.csv") -> Path:
-        document = self.folder / DOC
+        path = self.folder / name
+        document = path.parent / DOC  # DOCUMENT paths are relative to the sheet
         document.parent.mkdir(parents=True, exist_ok=True)
         document.write_bytes(b"%PDF-1.4 registration")
-        path = self.folder / name
         headers = list(dict.fromkeys(key for row in rows for key in row))
         with path.open("w", newline="", encoding="utf-8") as file:
             writer = csv.DictWriter(file, headers)
@@ -306,6 +306,10 @@ def test_check_says_which_account_refuses_its_key(accounts: Accounts) -> None:
             "limits = { submit = 0 }\n",
             "[accounts.east]: --limit 'submit=0': the rate must be",
         ),
+        (
+            '[accounts." "]\nbase_url = "https://e.api.infobip.com"\napi_key = "k"\n',
+            "an account needs a name",
+        ),
     ],
 )
 def test_a_bad_account_table_is_a_configuration_error(
@@ -327,3 +331,111 @@ def test_an_unknown_account_flag_is_a_configuration_error(accounts: Accounts) ->
 
     assert result.exit_code == 2, result.output
     assert "'east' is not an account of the config file" in result.output
+
+
+def test_a_fed_back_row_keeps_its_empty_account_cell_whatever_account_is_asked(
+    accounts: Accounts,
+) -> None:
+    """Rows sent with the default credentials keep an empty account cell; `status`
+    with another --account does not label them as that account's."""
+    source = accounts.csv([sender("Plain")])
+    env = {"INFOBIP_BASE_URL": accounts.north.running.base_url, "INFOBIP_API_KEY": NORTH_KEY}
+    assert accounts.run("run", str(source), env=env).exit_code == 0
+    output = accounts.folder / "senders.results.csv"
+
+    accounts.run("status", str(output), "--account", "south")
+    again = accounts.run("status", str(output), env=env)
+
+    assert again.exit_code == 0, again.output
+    (row,) = accounts.results(output)
+    assert row["account"] == ""
+    assert row["requestStatus"] == "PENDING"
+
+
+def test_one_account_under_two_names_is_one_account(accounts: Accounts) -> None:
+    """The environment's credentials are north's: a row for each is one sender, sent
+    once; the second is DUPLICATE, and nothing stops."""
+    source = accounts.csv([sender("Twice", account=""), sender("Twice", account="north")])
+    env = {"INFOBIP_BASE_URL": accounts.north.running.base_url, "INFOBIP_API_KEY": NORTH_KEY}
+
+    result = accounts.run("run", str(source), env=env)
+
+    assert result.exit_code == 0, result.output
+    found = accounts.results(accounts.folder / "senders.results.csv")
+    assert [r["result"] for r in found] == ["SUBMITTED", "DUPLICATE"]
+    assert len(accounts.north.stored()) == 1
+
+
+def test_the_same_reference_in_two_accounts_is_an_error(accounts: Accounts) -> None:
+    rows = [
+        {**sender("Refd", account="north"), "reference": "SAME"},
+        {**sender("Refd", account="south"), "reference": "SAME"},
+    ]
+    source = accounts.csv(rows)
+
+    result = accounts.run("validate", str(source))
+
+    found = accounts.results(accounts.folder / "senders.results.csv")
+    assert [r["result"] for r in found] == ["VALID", "INVALID"], result.output
+    assert found[1]["errors"] == "reference: 'SAME' is also the reference of row 2"
+
+
+def test_an_inbox_file_naming_no_account_is_filed_away_and_the_others_run(
+    accounts: Accounts,
+) -> None:
+    inbox = accounts.folder / "inbox"
+    inbox.mkdir()
+    first = accounts.csv([sender("Nowhere")], name="inbox/0-no-account.csv")
+    accounts.csv([sender("Southern", account="south")], name="inbox/1-south.csv")
+
+    result = accounts.run("run", "--inbox", str(inbox))
+
+    assert result.exit_code == 2, result.output
+    assert (inbox / "rejected" / first.name).exists()
+    assert (inbox / "processed" / "1-south.csv").exists()
+    reason = (inbox / "results" / "0-no-account.csv.error.txt").read_text(encoding="utf-8")
+    assert "no Infobip base URL and API key" in reason
+    assert [r["senderName"] for r in accounts.south.stored()] == ["Southern"]
+
+
+def test_status_refreshes_the_other_accounts_when_one_refuses_its_key(
+    accounts: Accounts,
+) -> None:
+    source = accounts.csv([sender("Northy", account="north"), sender("Southy", account="south")])
+    assert accounts.run("run", str(source)).exit_code == 0
+    output = accounts.folder / "senders.results.csv"
+    with output.open(encoding="utf-8-sig") as file:
+        before = file.read()
+    text = accounts.config.read_text(encoding="utf-8").replace(SOUTH_KEY, "revoked-key-000000001")
+    accounts.config.write_text(text, encoding="utf-8")
+    accounts.north.advance(3600)  # north's request moves on
+
+    result = accounts.run("status", str(output), "--log-format", "text")
+
+    assert result.exit_code == 3, result.output
+    assert "Error: account south: " in result.output
+    found = accounts.results(output)
+    assert found[0]["requestStatus"] != "PENDING", "north's row was refreshed"
+    assert found[1]["requestStatus"] == "PENDING", "south's row kept what it showed"
+    assert before != output.read_text(encoding="utf-8-sig")
+
+
+def test_an_empty_account_flag_is_a_configuration_error(accounts: Accounts) -> None:
+    source = accounts.csv([sender("Eastern")])
+
+    result = accounts.run("validate", str(source), "--account", " ")
+
+    assert result.exit_code == 2, result.output
+    assert "the account is empty" in result.output
+
+
+def test_on_the_sandbox_a_row_naming_an_account_says_why_it_is_not_sent(
+    accounts: Accounts,
+) -> None:
+    source = accounts.csv([sender("Demo", account="north")])
+
+    result = accounts.run("validate", str(source), "--sandbox")
+
+    (row,) = accounts.results(accounts.folder / "senders.results.csv")
+    assert row["result"] == "INVALID", result.output
+    assert "on the sandbox the config file's accounts are left aside" in row["errors"]

@@ -23,6 +23,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+from submit_pipeline import COLUMNS, purchase
 
 from batch.sandbox.app import Faults, SandboxConfig
 from batch.sandbox.server import RunningSandbox
@@ -38,43 +39,13 @@ def write_input(folder: Path) -> Path:
     path = folder / "numbers.csv"
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(
-            [
-                "account",
-                "reference",
-                "type",
-                "countryCode",
-                "numberType",
-                "capabilities",
-                "quantity",
-                "companyName",
-                "useCase",
-                "companyWebsite",
-                "companyRegistrationDocument",
-                "registrationConsent",
-            ]
-        )
+        writer.writerow(["account", *COLUMNS])
         for name in ACCOUNTS:
             for i in range(FILES):
                 scan = documents / f"{name}-{i}.pdf"
                 scan.write_bytes(f"%PDF-1.4 {name} {i}\n".encode() + b"x" * 2000)
             for i in range(ROWS):
-                writer.writerow(
-                    [
-                        name,
-                        f"{name}-{i:03d}",
-                        "NUMBER_PURCHASE",
-                        "HR",
-                        "VIRTUAL_LONG_NUMBER",
-                        "SMS",
-                        i % 49 + 1,
-                        f"Company {i:03d} d.o.o.",
-                        "Notifications",
-                        "https://example.hr",
-                        f"documents/{name}-{i % FILES}.pdf",
-                        "yes",
-                    ]
-                )
+                writer.writerow([name, *purchase(f"{name}-{i:03d}", i, f"{name}-{i % FILES}.pdf")])
     return path
 
 

@@ -47,38 +47,42 @@ def write_input(folder: Path, rows: int = ROWS, files: int = FILES) -> Path:
     path = folder / "numbers.csv"
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(
-            [
-                "reference",
-                "type",
-                "countryCode",
-                "numberType",
-                "capabilities",
-                "quantity",
-                "companyName",
-                "useCase",
-                "companyWebsite",
-                "companyRegistrationDocument",
-                "registrationConsent",
-            ]
-        )
+        writer.writerow(COLUMNS)
         for i in range(rows):
-            writer.writerow(
-                [
-                    f"BENCH-{i:04d}",
-                    "NUMBER_PURCHASE",
-                    "HR",
-                    "VIRTUAL_LONG_NUMBER",
-                    "SMS",
-                    i % 49 + 1,
-                    f"Company {i:04d} d.o.o.",
-                    "Notifications",
-                    "https://example.hr",
-                    f"documents/registration-{i % files:03d}.pdf",
-                    "yes",
-                ]
-            )
+            writer.writerow(purchase(f"BENCH-{i:04d}", i, f"registration-{i % files:03d}.pdf"))
     return path
+
+
+# An HR number purchase: the columns, then one row's cells.
+COLUMNS = [
+    "reference",
+    "type",
+    "countryCode",
+    "numberType",
+    "capabilities",
+    "quantity",
+    "companyName",
+    "useCase",
+    "companyWebsite",
+    "companyRegistrationDocument",
+    "registrationConsent",
+]
+
+
+def purchase(reference: str, i: int, document: str) -> list[object]:
+    return [
+        reference,
+        "NUMBER_PURCHASE",
+        "HR",
+        "VIRTUAL_LONG_NUMBER",
+        "SMS",
+        i % 49 + 1,
+        f"Company {i:04d} d.o.o.",
+        "Notifications",
+        "https://example.hr",
+        f"documents/{document}",
+        "yes",
+    ]
 
 
 def main() -> None:

@@ -324,13 +324,19 @@ def test_a_bad_account_table_is_a_configuration_error(
     assert message in result.output
 
 
-def test_an_unknown_account_flag_is_a_configuration_error(accounts: Accounts) -> None:
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("east", "'east' is not an account of the config file"), (" ", "the account is empty")],
+)
+def test_an_unknown_or_empty_account_flag_is_a_configuration_error(
+    accounts: Accounts, name: str, message: str
+) -> None:
     source = accounts.csv([sender("Eastern")])
 
-    result = accounts.run("validate", str(source), "--account", "east")
+    result = accounts.run("validate", str(source), "--account", name)
 
     assert result.exit_code == 2, result.output
-    assert "'east' is not an account of the config file" in result.output
+    assert message in result.output
 
 
 def test_a_fed_back_row_keeps_its_empty_account_cell_whatever_account_is_asked(
@@ -418,15 +424,6 @@ def test_status_refreshes_the_other_accounts_when_one_refuses_its_key(
     assert found[0]["requestStatus"] != "PENDING", "north's row was refreshed"
     assert found[1]["requestStatus"] == "PENDING", "south's row kept what it showed"
     assert before != output.read_text(encoding="utf-8-sig")
-
-
-def test_an_empty_account_flag_is_a_configuration_error(accounts: Accounts) -> None:
-    source = accounts.csv([sender("Eastern")])
-
-    result = accounts.run("validate", str(source), "--account", " ")
-
-    assert result.exit_code == 2, result.output
-    assert "the account is empty" in result.output
 
 
 def test_on_the_sandbox_a_row_naming_an_account_says_why_it_is_not_sent(

@@ -59,6 +59,7 @@ UNAVAILABLE = frozenset(
 )
 LIST_PAGE = 2000  # the most GET /resources/1/requests returns per page
 CONNECTIONS = 100  # calls in flight at once
+SUBMIT_CONNECTIONS = 80  # of them submits, each waiting for its answer; the rest for the others
 # Nagle plus delayed ACKs would add ~40 ms to each keep-alive request.
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 # Failures after which a request certainly never reached the server.
@@ -148,7 +149,10 @@ class Infobip:
         # is quadratic in the calls queued on it: at high rates and slow answers, thousands
         # of queued submits spent the CPU there rather than on sending. Taken after the
         # limiter, so that calls waiting for their turn never hold one.
-        self._slots = asyncio.Semaphore(CONNECTIONS)
+        self._slots = asyncio.Semaphore(CONNECTIONS - SUBMIT_CONNECTIONS)
+        # Submits have slots of their own: a hundred left unanswered must not keep the
+        # list read that looks for them (or any other call) from getting a connection.
+        self._submit_slots = asyncio.Semaphore(SUBMIT_CONNECTIONS)
         self._deadline = call_deadline
         self._listed_ok: dict[str, int] = {}  # listed items already checked, as JSON text
         # A submit's whole answer, read and all: its body is small, unlike an upload's.
@@ -256,7 +260,7 @@ class Infobip:
         try:
             async for attempt in stamina.retry_context(on=_retry_hook(), **_BACKOFF):
                 with attempt:
-                    async with self._limiters["submit"], self._slots:
+                    async with self._limiters["submit"], self._submit_slots:
                         client = self._client  # made before the journal says "sending"
                         sending()
                         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,43 +44,83 @@ async def find_all(
     api: Infobip, wanted: Sequence[tuple[Mapping[str, Any], datetime]], *, claimed: Set[str]
 ) -> list[dict[str, Any] | None]:
     """The requests Infobip stored for each of `wanted` (a body and when it was POSTed),
-    in one reading of the list: its types and countries, newest first, back to shortly
-    before the earliest POST. A listed request is given to one body at most.
+    in one reading of the list (`recent`), a listed request given to one body at most.
 
     Raises:
         AuthError, ApiError: the list could not be read.
     """
-    found: list[dict[str, Any] | None] = [None] * len(wanted)
+    items = await recent(api, wanted, taken=claimed.__contains__)
+    return assign(wanted, items, taken=claimed.__contains__)
+
+
+async def recent(
+    api: Infobip,
+    wanted: Sequence[tuple[Mapping[str, Any], datetime]],
+    *,
+    taken: Callable[[str], bool],
+) -> list[dict[str, Any]]:
+    """The listed requests of `wanted`'s types and countries, newest first, read until
+    each of `wanted` has a match not `taken` or the list reaches back to shortly before
+    the earliest POST (requestedDate by Infobip's clock, which may differ from ours).
+
+    Raises:
+        AuthError, ApiError: the list could not be read.
+    """
+    read: list[dict[str, Any]] = []
     if not wanted:
-        return found
+        return read
     since = min(sent_at for _, sent_at in wanted) - SKEW
     kinds = sorted({str(body["type"]) for body, _ in wanted})
     countries = sorted({str(body["countryCode"]) for body, _ in wanted})
-    taken = set(claimed)
     # Pages of a few hundred: what is looked for was sent moments ago, so it is among the
-    # newest, and each page is checked against the spec (2,000 items cost 0.4 s of CPU).
+    # newest, and each page is checked against the spec.
     async for items in api.pages(types=kinds, countries=countries, size=RECENT_PAGE):
-        for item in items:
-            when = requested(item)
-            if when is not None and when < since:
-                return found  # newest first: everything further down is older still
-            if item.get("id") in taken:
-                continue
-            for index, (body, sent_at) in enumerate(wanted):
-                listed_late = when is None or when >= sent_at - SKEW
-                if found[index] is None and listed_late and matches(body, item):
-                    found[index] = item
-                    taken.add(str(item.get("id")))
-                    break
-        if all(item is not None for item in found):
+        older = next((i for i, item in enumerate(items) if _before(item, since)), None)
+        read += items[:older]
+        if older is not None or None not in assign(wanted, read, taken=taken):
             break
+    return read
+
+
+def assign(
+    wanted: Sequence[tuple[Mapping[str, Any], datetime]],
+    items: Sequence[Mapping[str, Any]],
+    *,
+    taken: Callable[[str], bool],
+) -> list[dict[str, Any] | None]:
+    """Give each of `wanted` (in order) the newest of `items` (newest first) that it
+    matches, was listed after its POST (clock skew allowed), and is neither `taken` nor
+    given to another of `wanted`."""
+    given: set[str] = set()
+    found: list[dict[str, Any] | None] = []
+    for body, sent_at in wanted:
+        match = next(
+            (
+                item
+                for item in items
+                if (key := str(item.get("id"))) not in given
+                and not taken(key)
+                and not _before(item, sent_at - SKEW)
+                and matches(body, item)
+            ),
+            None,
+        )
+        if match is not None:
+            given.add(str(match.get("id")))
+        found.append(dict(match) if match is not None else None)
     return found
+
+
+def _before(item: Mapping[str, Any], since: datetime) -> bool:
+    when = requested(item)
+    return when is not None and when < since
 
 
 class Lookout:
     """Looks in Infobip's list for rows whose submit got no answer (or has none yet):
     rows that ask while a reading is under way are looked for together in the next one,
-    so that one list read serves many. A listed request is handed to one row at most:
+    so that one list read serves many. A listed request is handed to one row at most,
+    never one already claimed (checked when it is handed, not when the read began):
     rows asking for the same (the same numbers bought twice) each get their own."""
 
     def __init__(self, api: Infobip, *, claimed: Set[str]) -> None:
@@ -93,9 +133,13 @@ class Lookout:
         """`item`, handed to a row that does not take it, may go to another."""
         self.handed.discard(str(item.get("id")))
 
+    def _taken(self, key: str) -> bool:
+        return key in self.claimed or key in self.handed
+
     async def find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
         """The request Infobip stored for `body`, or None (not listed yet). The row takes
-        it (its id goes into `claimed`) or gives it back with `release`.
+        it (its id goes into `claimed`) or gives it back with `release`; a caller that
+        gives up (cancelled) gives back whatever it was handed.
 
         Raises:
             AuthError, ApiError: the list could not be read.
@@ -106,24 +150,40 @@ class Lookout:
             async with self._reading:
                 if not wanted.found.done():  # no reading since it asked: read for all
                     await self._read(wanted)
+        except BaseException:
+            self._give_up(wanted)
+            raise
         finally:
-            if wanted in self._waiting:  # given up on (its call answered first)
+            if wanted in self._waiting:
                 self._waiting.remove(wanted)
         return wanted.found.result()
 
+    def _give_up(self, wanted: _Wanted) -> None:
+        """`wanted`'s caller is gone: a reading skips it, and what it was handed goes back."""
+        found = wanted.found
+        if not found.done():
+            found.cancel()
+        elif not found.cancelled() and found.exception() is None and found.result() is not None:
+            self.release(found.result() or {})
+
     async def _read(self, reader: _Wanted) -> None:
-        """One reading for every row waiting; `reader` is the one reading."""
+        """One reading for every row waiting; `reader` is the one reading. A failed
+        reading is every waiting row's answer (each would fail the same, one by one)."""
         batch, self._waiting = self._waiting, []
         try:
-            items = await find_all(
-                self.api, [(w.body, w.sent_at) for w in batch], claimed=self.claimed | self.handed
-            )
-        except BaseException:  # the others, still waiting for the lock, read for themselves
+            items = await recent(self.api, [(w.body, w.sent_at) for w in batch], taken=self._taken)
+        except Exception as exc:  # handed to each waiting row's caller
+            for wanted in batch:
+                if not wanted.found.done():
+                    wanted.found.set_exception(exc)
+            return
+        except BaseException:  # cancelled: the others, waiting for the lock, read for themselves
             self._waiting[:0] = [w for w in batch if w is not reader and not w.found.done()]
             raise
-        for wanted, item in zip(batch, items, strict=True):
-            if wanted.found.done():  # given up on meanwhile
-                continue
+        alive = [w for w in batch if not w.found.done()]  # callers gone meanwhile: skipped
+        # Assigned now, with no await before handing out: claims made during the read count.
+        given = assign([(w.body, w.sent_at) for w in alive], items, taken=self._taken)
+        for wanted, item in zip(alive, given, strict=True):
             if item is not None:
                 self.handed.add(str(item.get("id")))
             wanted.found.set_result(item)

@@ -55,6 +55,7 @@ class Sender:
         self.uploads = Uploads(api, journal, progress)
         self.lookout = reconcile.Lookout(api, claimed=self.claimed)
         self.in_flight: dict[str, Mapping[str, Any]] = {}  # submits not yet answered, by key
+        self._answer_came = asyncio.Event()  # set, and replaced, as each leaves `in_flight`
 
     async def settle(self) -> None:
         """Settle what earlier runs left SUBMITTING (killed mid-POST) or UNCERTAIN: found
@@ -71,7 +72,7 @@ class Sender:
             if entry.body is None or entry.sent_at is None:
                 continue
             try:
-                found = await self._find(entry.body, entry.sent_at)
+                found = await self._find(entry.key, entry.body, entry.sent_at)
             except AuthError:
                 raise
             except ApiError as exc:
@@ -268,7 +269,7 @@ class Sender:
             if sent_at is None:
                 return  # answered: SUBMITTED, DEFERRED or FAILED
             try:
-                found = await self._find(body, sent_at)
+                found = await self._find(key, body, sent_at)
             except AuthError:
                 raise
             except ApiError as exc:
@@ -307,7 +308,9 @@ class Sender:
             call.cancel()
             raise
         finally:
-            self.in_flight.pop(key, None)
+            if self.in_flight.pop(key, None) is not None:
+                self._answer_came.set()
+                self._answer_came = asyncio.Event()
         if listed is not None:  # stored, its answer not come: the call is abandoned
             call.cancel()
             why = f"while its submit went unanswered (over {self.settings.look_after:g} s)"
@@ -398,18 +401,32 @@ class Sender:
 
     def _only_match(self, key: str, item: Mapping[str, Any]) -> bool:
         """Whether `item` is unclaimed and no other unanswered submit of the run matches it."""
-        if str(item.get("id")) in self.claimed:
-            return False
-        others = (body for other, body in self.in_flight.items() if other != key)
-        return not any(reconcile.matches(body, item) for body in others)
+        return str(item.get("id")) not in self.claimed and not self._others_owe(key, item)
 
-    async def _find(self, body: Mapping[str, Any], sent_at: datetime) -> dict[str, Any] | None:
-        """The listed request matching `body`, waiting first until the grace period after
-        `sent_at` is over (a request just stored may not be listed yet)."""
+    async def _find(
+        self, key: str, body: Mapping[str, Any], sent_at: datetime
+    ) -> dict[str, Any] | None:
+        """The listed request matching `body` (the row `key`'s), waiting first until the
+        grace period after `sent_at` is over (a request just stored may not be listed
+        yet). A listed request that another submit still owed an answer may equally have
+        made is not taken: its answer says whose it is, and then the list is read again
+        (those calls end by their deadline)."""
         waited = (datetime.now(UTC) - sent_at).total_seconds()
         if waited < self.settings.reconcile_grace:
             await asyncio.sleep(self.settings.reconcile_grace - waited)
-        return await self.lookout.find(body, sent_at)
+        found = await self.lookout.find(body, sent_at)
+        while found is not None and not self._only_match(key, found):
+            self.lookout.release(found)
+            while self._others_owe(key, found):
+                await self._answer_came.wait()
+            found = await self.lookout.find(body, sent_at)
+        return found
+
+    def _others_owe(self, key: str, item: Mapping[str, Any]) -> bool:
+        """Whether another row's unanswered submit may have made `item`."""
+        return any(
+            reconcile.matches(body, item) for other, body in self.in_flight.items() if other != key
+        )
 
     def _found(
         self,

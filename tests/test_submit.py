@@ -166,3 +166,44 @@ def test_a_run_killed_while_looking_is_finished_by_the_next_with_nothing_twice(
     assert row["requestId"] == stored["id"]
     assert row["result"] in ("SUBMITTED", "ALREADY_SUBMITTED")
     assert calls(unanswered, SUBMIT) == 1
+
+
+def test_rows_whose_look_up_is_given_up_on_leave_nothing_behind(
+    make_api: Any, tmp_path: Path
+) -> None:
+    """Slow list reads (0.2-0.9 s), every submit unanswered, deadlines that pass while
+    look-ups wait their turn: a request handed to a look-up given up on goes back, so
+    each row is found with its own request and none is sent twice."""
+    faults = Faults(accept_timeout_rate=1.0, latency_ms=(200, 900))
+    batch = Batch(make_api(rate_limits=False, faults=faults), tmp_path)
+    path = batch.csv([toll_free(quantity=str(n)) for n in range(1, 13)])
+    config = settings_file(tmp_path, look_after=0.3, submit_deadline=1, reconcile_grace=0.5)
+
+    result = batch.run(str(path), "--config", str(config), "--state-dir", str(tmp_path / "s"))
+
+    assert result.exit_code == 0, result.output
+    stored = {r["id"] for r in batch.api.stored()}
+    found = [r["requestId"] for r in batch.results(tmp_path / "requests.results.csv")]
+    assert len(stored) == 12 and sorted(found) == sorted(stored)
+
+
+def test_a_list_that_cannot_be_read_fails_every_waiting_row_at_once(
+    unanswered: Batch, hostile: Hostile, tmp_path: Path
+) -> None:
+    """Every list read answered 500 and every submit unanswered: the rows waiting for a
+    read share its failure (each would fail the same, one after another) and are
+    UNCERTAIN, never sent twice; the next run looks for them again."""
+    hostile.on("GET", REQUESTS, status=500, body=b'{"errorCode": "E500"}')
+    path = unanswered.csv([toll_free(quantity=str(n)) for n in range(1, 7)])
+    config = settings_file(tmp_path, look_after=0.2, submit_deadline=1, reconcile_grace=0.2)
+
+    result = unanswered.run(
+        str(path), "--config", str(config), "--state-dir", str(tmp_path / "s"),
+        env={"INFOBIP_BASE_URL": hostile.url},
+    )  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    found = unanswered.results(tmp_path / "requests.results.csv")
+    assert [r["result"] for r in found] == ["UNCERTAIN"] * 6
+    assert calls(unanswered, SUBMIT) == 6
+    assert hostile.seen["GET", REQUESTS] < 6 * 4, "each row read the list on its own"

@@ -225,8 +225,9 @@ async def examine(
             accounts = routing.route(settings, candidates)
         except ConfigError as exc:  # the file names no account, and there is no default
             raise InputError(str(exc), file=str(input_path)) from None
-        if not settings.missing:  # what earlier runs left unsettled is settled on each run
-            accounts.setdefault(settings.account_name, settings)
+        fingerprints = {account.account for account in accounts.values()}
+        if not settings.missing and settings.account not in fingerprints:
+            accounts[settings.account_name] = settings  # its unsettled rows are settled too
         clients.accounts.update(accounts)
         attachments, made_from = guide_of(input_path)
         read = time.monotonic()

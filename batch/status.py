@@ -199,10 +199,11 @@ async def run_status(
     rows = {path: results_rows(found) for path, found in sheets.items()}
     accounts = _accounts(settings, rows)
     listing = everything or not files
-    if listing and not settings.missing:
-        accounts.setdefault(settings.account_name, settings)
+    fingerprints = {account.account for account in accounts.values()}
+    if listing and not settings.missing and settings.account not in fingerprints:
+        accounts[settings.account_name] = settings
+        fingerprints.add(settings.account)
     if listing and not settings.account_name:  # every account the config file names
-        fingerprints = {account.account for account in accounts.values()}
         for account in map(settings.routed, settings.accounts):
             if account.account not in fingerprints:  # one account under two names: once
                 accounts[account.account_name] = account

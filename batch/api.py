@@ -154,7 +154,7 @@ class Infobip:
         # list read that looks for them (or any other call) from getting a connection.
         self._submit_slots = asyncio.Semaphore(SUBMIT_CONNECTIONS)
         self._deadline = call_deadline
-        self._listed_ok: dict[str, int] = {}  # listed items already checked, as JSON text
+        self._listed_ok: set[str] = set()  # listed items already checked, as JSON text
         # A submit's whole answer, read and all: its body is small, unlike an upload's.
         self._submit_timeout = httpx.Timeout(submit_deadline, connect=connect_timeout, pool=None)
         self._secret = api_key.encode()  # blanked out of every excerpt shown

@@ -28,31 +28,6 @@ _NUMBER_FIELDS = ("numberType", "quantity")
 RECENT_PAGE = 200
 
 
-async def find(
-    api: Infobip, body: Mapping[str, Any], sent_at: datetime, *, claimed: Set[str]
-) -> dict[str, Any] | None:
-    """The request Infobip stored for `body`, POSTed at `sent_at` (as listed), or None.
-
-    Raises:
-        AuthError, ApiError: the list could not be read.
-    """
-    (found,) = await find_all(api, [(body, sent_at)], claimed=claimed)
-    return found
-
-
-async def find_all(
-    api: Infobip, wanted: Sequence[tuple[Mapping[str, Any], datetime]], *, claimed: Set[str]
-) -> list[dict[str, Any] | None]:
-    """The requests Infobip stored for each of `wanted` (a body and when it was POSTed),
-    in one reading of the list (`recent`), a listed request given to one body at most.
-
-    Raises:
-        AuthError, ApiError: the list could not be read.
-    """
-    items = await recent(api, wanted, taken=claimed.__contains__)
-    return assign(wanted, items, taken=claimed.__contains__)
-
-
 async def recent(
     api: Infobip,
     wanted: Sequence[tuple[Mapping[str, Any], datetime]],
